@@ -1,0 +1,3 @@
+"""kubectl-depgraph: the Flux dependsOn graph."""
+
+__version__ = "0.1.0"

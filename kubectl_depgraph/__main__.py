@@ -1,0 +1,3 @@
+from kubectl_depgraph.cli import main
+
+main()

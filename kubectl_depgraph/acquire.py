@@ -1,0 +1,88 @@
+"""One model, three ways in: live cluster, snapshot files, Git checkout.
+
+load() returns an Inventory: parsed Flux objects, events when the input has them,
+warnings, and a description of where the data came from (for messages)."""
+
+import sys
+from dataclasses import dataclass, field
+from typing import Optional
+
+from kubectl_depgraph.cluster import Kubectl, KubeOptions
+from kubectl_depgraph.errors import UsageError
+from kubectl_depgraph.graph import DepGraph
+from kubectl_depgraph.model import parse_object
+
+
+@dataclass
+class Inputs:
+    files: tuple = ()
+    path: Optional[str] = None
+    kube: KubeOptions = field(default_factory=KubeOptions)
+
+    @property
+    def live(self):
+        return not self.files and not self.path
+
+
+@dataclass
+class Inventory:
+    objects: list
+    events: Optional[list]          # None: the input cannot have events (--path) or they were not read
+    warnings: list
+    description: str                # "the cluster", "snapshot prod.yaml", "path ./clusters/prod"
+    has_status: bool
+    kubectl: Optional[Kubectl] = None
+    namespaces_read: Optional[list] = None
+    duplicates: list = field(default_factory=list)   # [(ObjectRef, [Origin])] within one scope
+
+    def graph(self):
+        graph = DepGraph.from_objects(self.objects)
+        self.warnings.extend(w for w in graph.warnings if w not in self.warnings)
+        return graph
+
+
+def load(inputs: Inputs, stdin=None):
+    """Read the selected input and parse it; raises DepgraphError subclasses."""
+    if inputs.files and inputs.path:
+        raise UsageError("--file and --path cannot be combined", hint="analyse one input at a time")
+    if inputs.files:
+        from kubectl_depgraph import manifests
+        stdin_text = (stdin or sys.stdin).read() if "-" in inputs.files else None
+        loaded = manifests.read_snapshot(list(inputs.files), stdin_text)
+        return _inventory(loaded.documents, loaded.warnings, "snapshot " + ", ".join(inputs.files),
+                          has_status=True, events=True)
+    if inputs.path:
+        from kubectl_depgraph import manifests
+        loaded = manifests.read_tree(inputs.path, kubectl=inputs.kube.kubectl)
+        inv = _inventory(loaded.documents, loaded.warnings, f"path {inputs.path}",
+                         has_status=False, events=False)
+        inv.duplicates = manifests.duplicates_in_scope(loaded.documents)
+        return inv
+    kubectl = Kubectl(inputs.kube)
+    fetched = kubectl.flux_objects()
+    objects, warnings = parse_all((item, None) for item in fetched.items)
+    return Inventory(objects, None, fetched.warnings + warnings, "the cluster", True, kubectl,
+                     fetched.namespaces_read)
+
+
+def _inventory(documents, warnings, description, has_status, events):
+    objects, parse_warnings = parse_all((d.obj, d.origin) for d in documents)
+    evs = [d.obj for d in documents if isinstance(d.obj, dict) and d.obj.get("kind") == "Event"] \
+        if events else None
+    if evs == []:
+        evs = None
+    return Inventory(objects, evs, list(warnings) + parse_warnings, description, has_status)
+
+
+def parse_all(pairs):
+    objects, warnings = [], []
+    for manifest, origin in pairs:
+        try:
+            obj = parse_object(manifest, origin=origin)
+        except (TypeError, ValueError, AttributeError) as exc:  # defensive: never crash on data
+            where = f"{origin}: " if origin else ""
+            warnings.append(f"{where}skipped a malformed object ({exc})")
+            continue
+        if obj is not None:
+            objects.append(obj)
+    return objects, warnings

@@ -1,0 +1,56 @@
+"""The command layer: parse options, call the core, pick a renderer, print.
+
+This is the only place that prints and the only place that turns a DepgraphError
+into a message and an exit code (main)."""
+
+import sys
+import traceback
+
+import click
+
+from kubectl_depgraph import __version__, runner
+from kubectl_depgraph.cli.common import echo_err
+from kubectl_depgraph.errors import INTERRUPTED, USAGE, DepgraphError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="kubectl-depgraph")
+def cli():
+    """The Flux dependency graph: what depends on what, why an object is waiting,
+    and reconciles in dependency order.
+
+    \b
+    Inputs: the live cluster through kubectl (default), a snapshot (-f FILE) or a
+    Git checkout of Flux manifests (--path DIR)."""
+
+
+# Commands register themselves on import (one line each).
+from kubectl_depgraph.cli import tree  # noqa: E402,F401
+
+
+def main(argv=None):
+    """Entry point of the console script, bin/kubectl-depgraph and python -m."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    if debug:
+        runner.debug_log = lambda line: echo_err(f"debug: {line}")
+    try:
+        code = cli.main(args=argv, prog_name="kubectl depgraph", standalone_mode=False)
+    except click.exceptions.Abort:
+        echo_err("interrupted")
+        code = INTERRUPTED
+    except click.ClickException as exc:
+        exc.show()
+        code = USAGE if exc.exit_code == 2 else exc.exit_code
+    except KeyboardInterrupt:
+        echo_err("interrupted")
+        code = INTERRUPTED
+    except DepgraphError as exc:
+        if debug:
+            traceback.print_exc()
+        echo_err(f"error: {exc.message}")
+        if exc.hint:
+            echo_err(f"hint: {exc.hint}")
+        code = exc.exit_code
+    except BrokenPipeError:
+        code = 0
+    sys.exit(code or 0)

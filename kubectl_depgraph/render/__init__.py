@@ -1,0 +1,1 @@
+"""Renderers: each takes data and returns a str; output is sorted and deterministic."""

@@ -1,0 +1,12 @@
+"""-o json and -o yaml: serialise a document; keys in a fixed order, no timestamps added."""
+
+import json
+
+
+def to_json(document):
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def to_yaml(document):
+    from kubectl_depgraph.manifests import dump_yaml
+    return dump_yaml(document)

@@ -1,0 +1,56 @@
+"""The versioned, documented data form of a graph (-o json / -o yaml). README "JSON schema"."""
+
+from kubectl_depgraph.status import State
+
+SCHEMA = "kubectl-depgraph/v1"
+
+
+def node_record(graph, ref):
+    """One node as plain data: identity, status verdict, source, revision, dependencies."""
+    obj = graph.obj(ref)
+    verdict = graph.verdict(ref)
+    record = {
+        "id": str(ref), "kind": ref.kind, "namespace": ref.namespace, "name": ref.name,
+        "status": verdict.state.value, "ready": verdict.ready,
+        "reason": verdict.reason, "message": verdict.message, "since": verdict.since or None,
+    }
+    if obj is None:
+        other = graph.other_kind(ref)
+        record["otherKind"] = str(other) if other else None
+        record["requiredBy"] = [str(r) for r in graph.dependents(ref)]
+        return record
+    record.update({
+        "suspended": obj.suspended,
+        "source": str(obj.source) if obj.source else None,
+        "revision": obj.last_applied_revision or obj.last_attempted_revision or None,
+        "generation": obj.generation, "observedGeneration": obj.observed_generation,
+        "dependsOn": [str(d.ref) for d in obj.depends_on],
+    })
+    if obj.origin:
+        record["origin"] = str(obj.origin)
+    return record
+
+
+def graph_document(graph, description="", warnings=()):
+    """The whole graph as the v1 document: nodes, edges, missing, cycles, waves."""
+    return {
+        "apiVersion": SCHEMA,
+        "kind": "DependencyGraph",
+        "input": description,
+        "nodes": [node_record(graph, r) for r in graph.nodes],
+        "edges": [{"from": str(a), "to": str(b), "readyExpr": graph.ready_expr(a, b)}
+                  for a, b in graph.edges()],
+        "missing": [node_record(graph, r) for r in graph.missing],
+        "cycles": [[str(r) for r in cycle] for cycle in graph.cycles()],
+        "waves": [[str(r) for r in wave] for wave in graph.waves()],
+        "summary": summary_counts(graph),
+        "warnings": sorted(warnings),
+    }
+
+
+def summary_counts(graph):
+    counts = {}
+    for ref in graph.nodes:
+        state = graph.verdict(ref).state
+        counts[state.value] = counts.get(state.value, 0) + 1
+    return {s.value: counts[s.value] for s in State if s.value in counts}

@@ -1,0 +1,79 @@
+"""Glyphs, colour and small text helpers shared by the human renderers."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from kubectl_depgraph.status import ASCII_GLYPHS, COLOURS, GLYPHS
+
+_ANSI = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36}
+
+
+@dataclass(frozen=True)
+class Style:
+    colour: bool = False
+    unicode: bool = True
+
+    def glyph(self, state):
+        return (GLYPHS if self.unicode else ASCII_GLYPHS)[state]
+
+    def paint(self, text, state=None, colour=None, bold=False):
+        colour = colour or (COLOURS.get(state) if state is not None else None)
+        if not self.colour or (not colour and not bold):
+            return text
+        codes = ([str(_ANSI[colour])] if colour else []) + (["1"] if bold else [])
+        return f"\x1b[{';'.join(codes)}m{text}\x1b[0m"
+
+    def branch(self, last):
+        if self.unicode:
+            return "└── " if last else "├── "
+        return "`-- " if last else "|-- "
+
+    def stem(self, last):
+        if self.unicode:
+            return "    " if last else "│   "
+        return "    " if last else "|   "
+
+    @property
+    def arrow(self):
+        return "→" if self.unicode else "->"
+
+
+def one_line(text, width=100):
+    """First line of a message, whitespace collapsed, cut to `width` with an ellipsis."""
+    text = re.sub(r"\s+", " ", str(text or "")).strip()
+    if len(text) > width:
+        text = text[: width - 1].rstrip() + "…"
+    return text
+
+
+def short_revision(rev):
+    """`main@sha1:696f056df2…` → `main@sha1:696f056d` (flux get's 8 characters)."""
+    m = re.match(r"^(.*?)(sha1|sha256):([0-9a-f]{12,})$", rev or "")
+    if m:
+        return f"{m.group(1)}{m.group(2)}:{m.group(3)[:8]}"
+    return rev or ""
+
+
+def parse_time(text):
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def age(since, now):
+    """kubectl-style age ('45s', '12m', '3h', '5d') of an RFC3339 time, or '' when unknown."""
+    then = parse_time(since)
+    if then is None or now is None:
+        return ""
+    seconds = int((now - then).total_seconds())
+    if seconds < 0:
+        return "0s"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size * (2 if unit != "d" else 1):
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"

@@ -1,0 +1,113 @@
+"""Readiness verdicts with the controllers' own rules (flux-semantics.md). No I/O."""
+
+import enum
+from dataclasses import dataclass
+
+from kubectl_depgraph.model import KUSTOMIZATION
+
+
+class State(str, enum.Enum):
+    READY = "ready"
+    FAILED = "failed"
+    WAITING = "waiting"           # DependencyNotReady
+    PROGRESSING = "progressing"
+    STALLED = "stalled"
+    SUSPENDED = "suspended"
+    STALE = "stale"               # generation not observed yet
+    NEW = "never reconciled"      # no Ready condition
+    MISSING = "missing"           # a dependsOn target that does not exist
+    UNKNOWN = "no status"         # --path input: manifests carry no status
+
+
+GLYPHS = {
+    State.READY: "✔", State.FAILED: "✗", State.WAITING: "◎", State.PROGRESSING: "↻",
+    State.STALLED: "✗", State.SUSPENDED: "⏸", State.STALE: "◌", State.NEW: "○",
+    State.MISSING: "?", State.UNKNOWN: "·",
+}
+ASCII_GLYPHS = {
+    State.READY: "+", State.FAILED: "x", State.WAITING: "~", State.PROGRESSING: ">",
+    State.STALLED: "x", State.SUSPENDED: "=", State.STALE: "~", State.NEW: "o",
+    State.MISSING: "?", State.UNKNOWN: "-",
+}
+COLOURS = {
+    State.READY: "green", State.FAILED: "red", State.STALLED: "red", State.WAITING: "yellow",
+    State.PROGRESSING: "cyan", State.SUSPENDED: "magenta", State.STALE: "yellow",
+    State.NEW: "yellow", State.MISSING: "red", State.UNKNOWN: None,
+}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: State
+    reason: str = ""
+    message: str = ""
+    since: str = ""        # lastTransitionTime of the Ready condition
+    ready: bool = False    # satisfies a dependent's readiness check (before the revision rule)
+
+    @property
+    def ok(self):
+        return self.state is State.READY
+
+
+MISSING = Verdict(State.MISSING, "NotFound", "object does not exist")
+
+
+def generation_observed(obj):
+    return obj.generation is None or obj.observed_generation == obj.generation
+
+
+def ready_for_dependents(obj):
+    """The controllers' dependency predicate, checks 3 and 4: conditions present,
+    generation observed, Ready=True. (The same-source revision rule is revision_behind.)"""
+    if obj is None or not obj.conditions:
+        return False
+    ready = obj.ready_condition
+    return generation_observed(obj) and ready is not None and ready.status == "True"
+
+
+def revision_behind(dependent, dependency, source_obj):
+    """True when Kustomization `dependency` shares `dependent`'s source and has not applied
+    the source's current artifact revision (check 5; Kustomizations only)."""
+    if dependent is None or dependency is None or source_obj is None:
+        return False
+    if dependent.ref.kind != KUSTOMIZATION or dependency.ref.kind != KUSTOMIZATION:
+        return False
+    if dependent.source is None or dependent.source != dependency.source:
+        return False
+    return bool(source_obj.artifact_revision) and \
+        dependency.last_applied_revision != source_obj.artifact_revision
+
+
+def classify(obj):
+    """Verdict for a FluxObject (None means missing)."""
+    if obj is None:
+        return MISSING
+    ready_flag = ready_for_dependents(obj)
+    if not obj.has_status:
+        if obj.suspended:
+            return Verdict(State.SUSPENDED, "Suspended", "suspended", ready=False)
+        return Verdict(State.UNKNOWN, "", "")
+    ready = obj.ready_condition
+    since = ready.last_transition_time if ready else ""
+    if obj.suspended:
+        msg = ("suspended; last status ready" if ready_flag else
+               f"suspended; last status not ready: {ready.message}" if ready else
+               "suspended; never reconciled")
+        return Verdict(State.SUSPENDED, "Suspended", msg, since, ready_flag)
+    stalled = obj.condition("Stalled")
+    if stalled is not None and stalled.status == "True":
+        return Verdict(State.STALLED, stalled.reason, stalled.message, stalled.last_transition_time)
+    if ready is None:
+        return Verdict(State.NEW, "", "waiting to be reconciled")
+    if ready.status == "False" and ready.reason == "DependencyNotReady":
+        return Verdict(State.WAITING, ready.reason, ready.message, since)
+    reconciling = obj.condition("Reconciling")
+    if ready.status == "Unknown" or (reconciling is not None and reconciling.status == "True"):
+        return Verdict(State.PROGRESSING, ready.reason or "Progressing", ready.message, since)
+    if not generation_observed(obj):
+        return Verdict(State.STALE, "GenerationNotObserved",
+                       f"generation {obj.generation} not observed yet (observed {obj.observed_generation})",
+                       since)
+    if ready.status == "True":
+        return Verdict(State.READY, ready.reason, ready.message, since, True)
+    return Verdict(State.FAILED, ready.reason, ready.message, since)
