@@ -21,6 +21,13 @@ class Duplicate:
     origins: tuple   # Origin of each definition, first one kept
 
 
+def nearest(text, candidates, limit=3):
+    """The closest spellings to `text` (difflib ratio >= 0.6, within 0.05 of the best)."""
+    scored = sorted((-difflib.SequenceMatcher(None, text, c).ratio(), c) for c in candidates)
+    scored = [(-s, c) for s, c in scored if -s >= 0.6]
+    return [c for s, c in scored if s >= scored[0][0] - 0.05][:limit] if scored else []
+
+
 class DepGraph:
     """Kustomizations and HelmReleases linked by spec.dependsOn, plus the sources they use."""
 
@@ -187,9 +194,9 @@ class DepGraph:
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            names = sorted({f"{r.ns_name}" for r in self._known()} | {r.name for r in self._known()})
-            near = difflib.get_close_matches(text.split("/")[-1] if text.count("/") > 1 else text,
-                                             names, n=3, cutoff=0.6)
+            parts = text.count("/") + 1
+            spell = {1: lambda r: r.name, 2: lambda r: r.ns_name, 3: lambda r: r.short}[min(parts, 3)]
+            near = nearest(text, {spell(r) for r in self._known()})
             hint = ("did you mean " + ", ".join(near) + "?") if near else \
                 "run 'kubectl depgraph tree' to list the objects"
             raise UsageError(f"no Flux object matches {text!r}", hint=hint)

@@ -1,0 +1,152 @@
+"""`kubectl depgraph tree` end to end: the real kubectl against the API-server double,
+snapshot files, and the errors a user sees."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.apiserver import NO_FLUX, NO_HELM, Forbid
+from tests.clirun import invoke, run_subprocess
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "production.yaml"
+NOW = {"DEPGRAPH_NOW": "2026-11-21T12:00:00Z"}
+
+
+def production():
+    return yaml.safe_load(EXAMPLE.read_text())["items"]
+
+
+@pytest.fixture
+def live(apiserver, kube_env):
+    """Start the double with `objects` and return the env a user's shell would have."""
+    def start(objects=None, **options):
+        server = apiserver(production() if objects is None else objects, **options)
+        return server, {**kube_env(server), **NOW}
+    return start
+
+
+@pytest.mark.parametrize("args,name", [
+    ([], "tree.txt"),
+    (["--sources"], "tree-sources.txt"),
+    (["production-config"], "tree-name.txt"),
+    (["production-frontend", "--reverse"], "tree-reverse.txt"),
+    (["-o", "table"], "table.txt"),
+    (["-o", "json"], "graph.json"),
+    (["-o", "yaml"], "graph.yaml"),
+    (["-o", "dot"], "graph.dot"),
+    (["-o", "mermaid"], "graph.mmd"),
+    (["-n", "apps"], "tree-namespace.txt"),
+])
+def test_live_tree_through_real_kubectl(live, golden, args, name):
+    server, env = live()
+    out = invoke(["tree", *args], env=env)
+    assert (out.code, out.stderr) == (0, "")
+    golden.check(f"tree/live-{name}", out.stdout)
+    assert server.writes() == []  # reading never changes the cluster
+
+
+def test_live_reads_all_kinds_in_one_kubectl_call(live):
+    server, env = live()
+    invoke(["tree"], env=env)
+    lists = [r.path for r in server.requests if r.method == "GET" and r.path.startswith("/apis/")
+             and r.path.count("/") == 4]
+    assert "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations" in lists
+    assert "/apis/helm.toolkit.fluxcd.io/v2/helmreleases" in lists
+
+
+def test_snapshot_gives_the_same_graph_as_live(live):
+    _, env = live()
+    from_cluster = json.loads(invoke(["tree", "-o", "json"], env=env).stdout)
+    from_file = json.loads(invoke(["tree", "-o", "json", "-f", EXAMPLE], env=NOW).stdout)
+    for doc in (from_cluster, from_file):
+        doc.pop("input")
+        for node in doc["nodes"]:
+            node.pop("origin", None)  # file:line, only a snapshot has it
+    assert from_file == from_cluster
+
+
+def test_snapshot_from_stdin_and_json():
+    text = json.dumps({"apiVersion": "v1", "kind": "List", "items": production()})
+    out = invoke(["tree", "-f", "-", "-o", "json"], input=text, env=NOW)
+    assert out.code == 0
+    assert len(json.loads(out.stdout)["nodes"]) == 8
+
+
+def test_helm_controller_absent_is_skipped_quietly(live):
+    objs = [o for o in production() if o["kind"] not in ("HelmRelease", "HelmRepository")]
+    _, env = live(objs, groups=NO_HELM)
+    out = invoke(["tree"], env=env)
+    assert out.code == 0 and out.stderr == ""
+    assert "production-frontend" in out.stdout and "hr/" not in out.stdout
+
+
+def test_flux_not_installed(live):
+    _, env = live([], groups=NO_FLUX)
+    out = invoke(["tree"], env=env)
+    assert out.code == 4
+    assert out.stderr.splitlines() == [
+        "error: Flux is not installed in this cluster: the API server serves no "
+        "kustomize.toolkit.fluxcd.io or helm.toolkit.fluxcd.io resources",
+        "hint: check the context (--context), or install Flux: flux install"]
+
+
+def test_empty_cluster_is_a_sentence(live):
+    _, env = live([])
+    out = invoke(["tree"], env=env)
+    assert (out.code, out.stdout) == (0, "no Flux Kustomizations or HelmReleases found in the cluster\n")
+
+
+def test_forbidden_cluster_wide_falls_back_to_readable_namespaces(live, golden):
+    forbid = [Forbid(["list"], r, except_namespaces=["flux-system"])
+              for r in ("kustomizations", "helmreleases", "gitrepositories", "helmrepositories")]
+    _, env = live(forbid=forbid)
+    out = invoke(["tree"], env=env)
+    assert out.code == 0
+    assert out.stderr.startswith("warning: listing gitrepositories, helmreleases, helmrepositories, "
+                                 "kustomizations across all namespaces is forbidden")
+    assert "read namespaces: flux-system; omitted (forbidden): apps, default" in out.stderr
+    assert "production-frontend" in out.stdout and "hr/apps" not in out.stdout
+
+
+def test_unknown_name_suggests_nearest(live):
+    _, env = live()
+    out = invoke(["tree", "production-fronted"], env=env)
+    assert out.code == 2
+    assert out.stderr == ("error: no Flux object matches 'production-fronted'\n"
+                          "hint: did you mean production-frontend?\n")
+
+
+def test_kubectl_missing():
+    out = invoke(["tree", "--kubectl", "/nonexistent/kubectl"])
+    assert out.code == 4
+    assert out.stderr.splitlines()[0] == \
+        "error: kubectl not found: '/nonexistent/kubectl' is not an executable on PATH"
+
+
+def test_unreachable_cluster(live):
+    _, env = live()
+    out = invoke(["tree", "--context", "unreachable", "--request-timeout", "2s"], env=env)
+    assert out.code == 4
+    assert out.stderr.startswith("error: cannot reach the API server: ")
+    assert "Traceback" not in out.stderr
+
+
+def test_bad_context(live):
+    _, env = live()
+    out = invoke(["tree", "--context", "nope"], env=env)
+    assert out.code == 4
+    assert out.stderr.startswith("error: the context does not exist: ")
+
+
+def test_entry_points_agree(tmp_path):
+    """python -m, the console script's main and bin/kubectl-depgraph run the same code."""
+    out = run_subprocess(["tree", "-f", EXAMPLE, "-o", "json"], env={"PATH": "/usr/bin:/bin", **NOW})
+    assert out.code == 0 and json.loads(out.stdout)["apiVersion"] == "kubectl-depgraph/v1"
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, str(ROOT / "bin" / "kubectl-depgraph"), "tree", "-f",
+                           str(EXAMPLE), "-o", "json"], capture_output=True, text=True, env=NOW)
+    assert proc.stdout == out.stdout
