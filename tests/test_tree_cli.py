@@ -150,3 +150,26 @@ def test_entry_points_agree(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "bin" / "kubectl-depgraph"), "tree", "-f",
                            str(EXAMPLE), "-o", "json"], capture_output=True, text=True, env=NOW)
     assert proc.stdout == out.stdout
+
+
+@pytest.mark.parametrize("args,name", [
+    (["--sources"], "path-tree.txt"),
+    (["-o", "json"], "path-graph.json"),
+])
+def test_bundled_git_layout(golden, args, name):
+    out = invoke(["tree", "--path", ROOT / "examples" / "gitops", *args])
+    assert (out.code, out.stderr) == (0, "")
+    golden.check(f"tree/{name}", out.stdout.replace(str(ROOT), "<root>"))
+
+
+def test_depth_limits_levels():
+    out = invoke(["tree", "-f", EXAMPLE, "--depth", "1"], env=NOW)
+    assert "… 1 more (--depth 1)" in out.stdout
+    assert "production-backend" not in out.stdout
+
+
+def test_ascii_glyphs_when_stdout_is_not_utf8():
+    out = run_subprocess(["tree", "-f", EXAMPLE], env={"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "ascii",
+                                                       "LC_ALL": "C", **NOW})
+    assert out.code == 0, out.stderr
+    assert out.stdout.splitlines()[2] == "+ ks/flux-system/production-namespaces ready  main@sha1:3f2a9c1e"

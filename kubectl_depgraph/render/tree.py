@@ -21,7 +21,7 @@ def node_label(graph, ref, style, with_message=True):
     elif verdict.state is State.READY:
         detail = short_revision(obj.last_applied_revision or obj.last_attempted_revision)
     elif verdict.state is State.UNKNOWN:
-        detail = ""
+        detail = str(obj.origin or "")   # --path: where it is defined, instead of a status
     else:
         detail = " ".join(x for x in (verdict.reason, one_line(verdict.message)) if x)
     if verdict.state is State.UNKNOWN:
