@@ -1,0 +1,429 @@
+"""Static and live checks of the dependsOn graph: mistakes that make Flux wait forever.
+
+check() takes a DepGraph plus a few facts about the input and returns Findings, sorted
+and deterministic. No I/O: the CLI reads the input and prints. Every kind of finding has
+a stable id in RULES, the one table the README mirrors."""
+
+import difflib
+import re
+from dataclasses import dataclass
+from typing import Optional, Tuple
+
+from kubectl_depgraph.errors import UsageError
+from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, ObjectRef,
+                                    Origin)
+from kubectl_depgraph.status import ready_for_dependents
+
+ERROR, WARNING, INFO = "error", "warning", "info"
+SEVERITIES = (ERROR, WARNING, INFO)          # most severe first
+_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+DEFAULT_MAX_DEPTH = 4
+REQUEUE_DEPENDENCY = "30s"                   # kustomize/helm-controller --requeue-dependency default
+_LISTED = 8                                  # objects named in a message before "and N more"
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: str
+    meaning: str
+    fix: str
+    live_only: bool = False
+
+
+RULES = {r.id: r for r in (
+    Rule("DG001", "cycle", ERROR,
+         "dependsOn cycle: its members, and everything that depends on them, never become ready",
+         "remove one dependsOn entry on the cycle"),
+    Rule("DG002", "missing-dependency", ERROR,
+         "dependsOn names an object that does not exist (typo, wrong namespace, removed object)",
+         "correct the name or namespace (it defaults to the dependent's own), or remove the entry"),
+    Rule("DG003", "wrong-kind-dependency", ERROR,
+         "dependsOn names an object of the other kind: dependencies are same-kind only",
+         "Kustomization → HelmRelease: list it under healthChecks; HelmRelease → Kustomization: "
+         "make the Kustomization that applies the HelmRelease depend on it"),
+    Rule("DG004", "duplicate-object", ERROR,
+         "the same Kind/namespace/name is defined twice in one cluster folder: one silently wins",
+         "keep one definition, or rename one of them"),
+    Rule("DG005", "self-dependency", ERROR,
+         "an object lists itself in dependsOn: it and its dependents never become ready",
+         "remove the entry naming the object itself"),
+    Rule("DG006", "dependency-without-readiness", WARNING,
+         "a Kustomization others depend on has neither wait: true nor healthChecks, so it is "
+         "Ready as soon as it is applied and its dependents start before its workloads are healthy",
+         "set spec.wait: true (or list the workloads under spec.healthChecks)"),
+    Rule("DG007", "deep-chain", WARNING,
+         f"a dependency chain longer than --max-depth (default {DEFAULT_MAX_DEPTH}): each hop can "
+         f"add up to {REQUEUE_DEPENDENCY} of dependency polling",
+         "depend directly on what is needed instead of through intermediate objects"),
+    Rule("DG008", "crd-prune", WARNING,
+         "a Kustomization that applies CRDs has prune: true: removing or renaming it deletes the "
+         "CRDs and every custom resource of those kinds",
+         "set spec.prune: false, or annotate the CRDs kustomize.toolkit.fluxcd.io/prune: disabled"),
+    Rule("DG009", "unresolved-variable", INFO,
+         "a ${VAR} in a dependsOn name or namespace: postBuild substitution resolves it at apply "
+         "time, so it cannot be checked from Git",
+         "make sure the Kustomization that applies this file substitutes the variable"),
+    Rule("DG010", "suspended-dependency", WARNING,
+         "a suspended dependency is not ready: its dependents wait until it is resumed",
+         "flux resume the dependency, or remove the dependsOn entries on it", live_only=True),
+    Rule("DG011", "dependency-not-visible", WARNING,
+         "the controller reports a dependency as not found although it exists: it cannot see that "
+         "namespace (--watch-all-namespaces=false, a sharding label selector, or RBAC)",
+         "let the controller watch that namespace, or move the dependency where it can see it",
+         live_only=True),
+    Rule("DG012", "unverified-dependency", INFO,
+         "a dependency in a namespace depgraph was not allowed to read: it could not be checked",
+         "rerun with read access to Flux objects in that namespace", live_only=True),
+)}
+_BY_NAME = {r.name: r for r in RULES.values()}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: `objects[0]` is where the fix goes; origin is its file:line (--path/-f)."""
+
+    id: str
+    severity: str
+    objects: Tuple[ObjectRef, ...]
+    origin: Optional[Origin]
+    message: str
+    fix: str
+
+    @property
+    def name(self):
+        return RULES[self.id].name
+
+    def sort_key(self):
+        origin = self.origin or Origin("")
+        return (_RANK[self.severity], origin.file, origin.line, self.id, self.objects, self.message)
+
+
+def resolve_ignores(values):
+    """`--ignore` values (ids or names, any case) → set of ids; UsageError on an unknown one."""
+    ids = set()
+    for value in values:
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            rule = RULES.get(part.upper()) or _BY_NAME.get(part.lower())
+            if rule is None:
+                raise UsageError(f"--ignore {part}: no such check",
+                                 hint="ids: " + ", ".join(f"{r.id} ({r.name})" for r in RULES.values()))
+            ids.add(rule.id)
+    return ids
+
+
+def at_or_above(findings, threshold):
+    """Findings whose severity is at or above `threshold` ('error', 'warning' or 'never')."""
+    if threshold == "never":
+        return []
+    return [f for f in findings if _RANK[f.severity] <= _RANK[threshold]]
+
+
+def counts(findings):
+    """{'error': n, 'warning': n, 'info': n}."""
+    return {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
+
+
+def check(graph, *, duplicates=(), has_status=False, namespaces_read=None,
+          max_depth=DEFAULT_MAX_DEPTH, ignore=()):
+    """All findings for `graph`, sorted (severity, file, line, id, objects).
+
+    duplicates: [(ObjectRef, [Origin, …])] defined more than once in one scope (--path).
+    has_status: the input carries status (live or snapshot), enabling the live-only checks.
+    namespaces_read: None when every namespace was readable, else the list read (RBAC)."""
+    ctx = _Context(graph, namespaces_read)
+    findings = []
+    findings += _cycles(ctx)
+    findings += _self_dependencies(ctx)
+    findings += _dangling(ctx)
+    findings += _duplicates(graph, duplicates)
+    findings += _without_readiness(ctx)
+    findings += _deep_chains(ctx, max_depth)
+    findings += _crd_prune(graph)
+    if has_status:
+        findings += _suspended(ctx)
+        findings += _not_visible(ctx)
+    ignore = set(ignore)
+    return sorted((f for f in findings if f.id not in ignore), key=Finding.sort_key)
+
+
+# --- helpers -------------------------------------------------------------------------
+
+class _Context:
+    def __init__(self, graph, namespaces_read):
+        self.graph = graph
+        self.namespaces_read = namespaces_read
+        self.cycles = graph.cycles()   # self-loops included, as 1-element cycles
+        self._downstream = {}
+
+    def blocked_behind(self, refs):
+        key = frozenset(refs)
+        if key not in self._downstream:
+            self._downstream[key] = sorted(self.graph.downstream(key) - key)
+        return self._downstream[key]
+
+    def origin(self, ref):
+        obj = self.graph.obj(ref)
+        return obj.origin if obj is not None else None
+
+
+def _finding(rule_id, objects, origin, message, fix=None):
+    rule = RULES[rule_id]
+    return Finding(rule_id, rule.severity, tuple(objects), origin, message, fix or rule.fix)
+
+
+def _label(ref):
+    """`Kustomization flux-system/apps`."""
+    return f"{ref.kind} {ref.ns_name}"
+
+
+def _listing(refs):
+    shown = ", ".join(r.short for r in refs[:_LISTED])
+    more = len(refs) - _LISTED
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _blocks(refs, other=False):
+    if not refs:
+        return ""
+    noun = ("other " if other else "") + ("object waits" if len(refs) == 1 else "objects wait")
+    return f"; {len(refs)} {noun} behind it: {_listing(refs)}"
+
+
+_VAR = re.compile(r"\$\{[^}]*\}")
+
+
+def _has_var(text):
+    return bool(_VAR.search(text))
+
+
+def _template_pattern(text):
+    """A regex matching what `${VAR}` placeholders in `text` may become after substitution."""
+    return re.compile("^" + ".+".join(re.escape(p) for p in _VAR.split(text)) + "$")
+
+
+# --- the checks ----------------------------------------------------------------------
+
+def _cycles(ctx):
+    for cycle in ctx.cycles:
+        if len(cycle) == 1:
+            continue                     # self-dependency: DG005
+        kind = cycle[0].kind
+        path = " → ".join(r.ns_name for r in cycle + [cycle[0]])
+        blocked = ctx.blocked_behind(cycle)
+        yield _finding("DG001", cycle + blocked, ctx.origin(cycle[0]),
+                       f"dependency cycle between {kind}s: {path}; its members never become "
+                       f"ready{_blocks(blocked)}",
+                       f"remove one dependsOn entry on the cycle {path}")
+
+
+def _self_dependencies(ctx):
+    for cycle in ctx.cycles:
+        if len(cycle) != 1:
+            continue
+        ref = cycle[0]
+        blocked = ctx.blocked_behind([ref])
+        yield _finding("DG005", [ref] + blocked, ctx.origin(ref),
+                       f"{_label(ref)} depends on itself: it never becomes ready{_blocks(blocked)}",
+                       f"remove '{ref.name}' from the spec.dependsOn of {_label(ref)}")
+
+
+def _dangling(ctx):
+    graph = ctx.graph
+    templated = [r for r in graph.nodes if not graph.is_missing(r)
+                 and (_has_var(r.name) or _has_var(r.namespace))]
+    for missing in graph.missing:
+        blocked = ctx.blocked_behind([missing])
+        for dependent in graph.dependents(missing):
+            origin = ctx.origin(dependent)
+            others = [b for b in blocked if b != dependent]
+            yield _dangling_one(ctx, dependent, missing, origin, others, templated)
+
+
+def _dangling_one(ctx, dependent, missing, origin, blocked, templated):
+    graph = ctx.graph
+    entry = f"'{missing.ns_name}'"
+    head = f"{_label(dependent)} depends on {entry}"
+    if _has_var(missing.name) or _has_var(missing.namespace):
+        return _finding("DG009", [dependent, missing], origin,
+                        f"{head}, which postBuild substitution must resolve: not checked")
+    may_be = [r for r in templated if r.kind == missing.kind
+              and _template_pattern(r.namespace).match(missing.namespace)
+              and _template_pattern(r.name).match(missing.name)]
+    if may_be:
+        return _finding("DG009", [dependent, missing] + may_be, origin,
+                        f"{head}, which may be {_listing(may_be)} after postBuild substitution: "
+                        "not checked",
+                        f"make sure the Kustomization that applies {may_be[0].short} substitutes "
+                        "its variables")
+    if ctx.namespaces_read is not None and missing.namespace not in ctx.namespaces_read:
+        return _finding("DG012", [dependent, missing], origin,
+                        f"{head} in namespace {missing.namespace}, which could not be read: not "
+                        "checked")
+    other = graph.other_kind(missing)
+    if other is not None and missing.kind == KUSTOMIZATION:
+        return _finding(
+            "DG003", [dependent, other] + blocked, origin,
+            f"{head}, which is not a Kustomization: a HelmRelease of that name exists: "
+            "Kustomizations can only depend on Kustomizations — list it under healthChecks "
+            f"instead{_blocks(blocked, other=True)}",
+            f"in {_label(dependent)}, move '{missing.name}' from spec.dependsOn to "
+            f"spec.healthChecks (apiVersion: {GROUPS[HELMRELEASE]}/v2, kind: HelmRelease, "
+            f"name: {missing.name}, namespace: {missing.namespace})")
+    if other is not None:
+        return _finding(
+            "DG003", [dependent, other] + blocked, origin,
+            f"{head}, which is not a HelmRelease: a Kustomization of that name exists: "
+            "HelmReleases can only depend on HelmReleases — make the Kustomization that applies "
+            f"this HelmRelease depend on it instead{_blocks(blocked, other=True)}",
+            f"remove '{missing.name}' from the spec.dependsOn of {_label(dependent)} and add it to "
+            "the dependsOn of the Kustomization that applies this HelmRelease")
+    near = _nearest(graph, missing)
+    hint = f"; nearest: {', '.join(near)}" if near else ""
+    fix = (f"did you mean '{near[0]}'? Correct the spec.dependsOn entry of {_label(dependent)}"
+           if near else f"add the {missing.kind} {missing.ns_name}, or remove the entry from "
+           f"the spec.dependsOn of {_label(dependent)}")
+    if near and near[0].split("/")[1] == missing.name:
+        fix += " (the namespace defaults to the dependent's own: set it explicitly)"
+    return _finding("DG002", [dependent, missing] + blocked, origin,
+                    f"{head}, which does not exist{hint}{_blocks(blocked, other=True)}", fix)
+
+
+def _nearest(graph, missing, limit=3):
+    """Existing same-kind `ns/name`s closest to `missing`: the same name in another namespace
+    first (the namespace defaulting trap), then close spellings, same namespace first."""
+    ranked = []
+    for ref in graph.nodes:
+        if ref.kind != missing.kind or graph.is_missing(ref):
+            continue
+        ratio = difflib.SequenceMatcher(None, missing.name, ref.name).ratio()
+        if ref.name == missing.name:
+            ranked.append(((0, 0.0), ref.ns_name))
+        elif ratio >= 0.6:
+            ranked.append(((1 if ref.namespace == missing.namespace else 2, -ratio), ref.ns_name))
+    return [name for _, name in sorted(ranked)[:limit]]
+
+
+def _duplicates(graph, duplicates):
+    for ref, origins in duplicates:
+        origins = sorted(origins, key=lambda o: (o.file, o.line))
+        where = ", ".join(str(o) for o in origins)
+        yield _finding("DG004", [ref], origins[-1],
+                       f"{_label(ref)} is defined {len(origins)} times in one cluster folder: "
+                       f"{where}; only one of them is applied",
+                       f"keep one definition of {ref.short} (or rename the others)")
+
+
+def _without_readiness(ctx):
+    graph = ctx.graph
+    on_cycle = {r for c in ctx.cycles for r in c}    # never ready anyway: DG001/DG005 say so
+    for obj in graph.objects:
+        if obj.ref.kind != KUSTOMIZATION or obj.wait or obj.health_checks or obj.ref in on_cycle:
+            continue
+        # With readyExpr the dependent defines readiness itself.
+        dependents = [d for d in graph.dependents(obj.ref)
+                      if d != obj.ref and not graph.ready_expr(d, obj.ref)]
+        if not dependents:
+            continue
+        yield _finding("DG006", [obj.ref] + dependents, obj.origin,
+                       f"{_label(obj.ref)} has neither wait: true nor healthChecks: it is Ready "
+                       f"once applied, so {_listing(dependents)} may start before its workloads "
+                       "are healthy",
+                       f"set spec.wait: true on {_label(obj.ref)} (or list its workloads under "
+                       "spec.healthChecks)")
+
+
+def _deep_chains(ctx, max_depth):
+    graph = ctx.graph
+    longest = {}    # ref -> longest chain starting at ref, following dependencies
+    for wave in graph.waves():
+        for ref in wave:
+            best = [ref]
+            for dep in graph.dependencies(ref):
+                if dep in longest and len(longest[dep]) + 1 > len(best):
+                    best = [ref] + longest[dep]
+            longest[ref] = best
+    for ref, chain in sorted(longest.items()):
+        hops = len(chain) - 1
+        if hops <= max_depth:
+            continue
+        # Report each chain once, at its far end (an object nothing too deep depends on).
+        if any(len(longest.get(d, ())) - 1 > max_depth for d in graph.dependents(ref)):
+            continue
+        path = " → ".join(r.ns_name for r in chain)
+        yield _finding("DG007", chain, ctx.origin(ref),
+                       f"{_label(ref)} waits on a chain of {hops} dependencies (more than "
+                       f"--max-depth {max_depth}): {path}; each hop can add up to "
+                       f"{REQUEUE_DEPENDENCY} of dependency polling",
+                       f"make {_label(ref)} depend directly on what it needs, or merge "
+                       "intermediate Kustomizations")
+
+
+_CRD_WORD = re.compile(r"(?:^|[^a-z0-9])crds?(?:$|[^a-z0-9])|customresourcedefinitions?", re.I)
+
+
+def _crd_prune(graph):
+    for obj in graph.objects:
+        if obj.ref.kind != KUSTOMIZATION or not obj.prune:
+            continue
+        said = [w for w, text in (("name", obj.ref.name), ("path", obj.path))
+                if text and _CRD_WORD.search(text)]
+        if not said:
+            continue
+        where = " and ".join(f"{w} {obj.ref.name if w == 'name' else obj.path}" for w in said)
+        yield _finding("DG008", [obj.ref], obj.origin,
+                       f"{_label(obj.ref)} applies CRDs ({where}) with prune: true: deleting or "
+                       "renaming it deletes the CRDs and every custom resource of those kinds",
+                       f"set spec.prune: false on {_label(obj.ref)}, or annotate the CRDs "
+                       "kustomize.toolkit.fluxcd.io/prune: disabled")
+
+
+def _suspended(ctx):
+    graph = ctx.graph
+    for obj in graph.objects:
+        if not obj.suspended or not obj.has_status or ready_for_dependents(obj):
+            continue
+        dependents = [d for d in graph.dependents(obj.ref) if d != obj.ref]
+        if not dependents:
+            continue
+        words = " ".join(FLUX_CLI_KIND[obj.ref.kind])
+        ready = obj.ready_condition
+        state = f"not ready ({ready.reason}: {ready.message})" if ready and ready.reason else \
+            "never reconciled" if ready is None else "not ready"
+        yield _finding("DG010", [obj.ref] + dependents, obj.origin,
+                       f"{_label(obj.ref)} is suspended and {state}: {_listing(dependents)} "
+                       "wait until it is resumed",
+                       f"flux resume {words} {obj.ref.name} -n {obj.ref.namespace}")
+
+
+# The controllers' not-found texts (flux-semantics.md): Kustomization, then HelmRelease.
+_NOT_FOUND = re.compile(r"dependency '([^'/]+)/([^']+)' not found|"
+                        r"unable to get '([^'/]+)/([^']+)' dependency")
+
+
+def _not_visible(ctx):
+    graph = ctx.graph
+    for obj in graph.objects:
+        ready = obj.ready_condition
+        if ready is None or ready.status != "False" or ready.reason != "DependencyNotReady":
+            continue
+        m = _NOT_FOUND.search(ready.message)
+        if not m:
+            continue
+        ns, name = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        dep = ObjectRef(obj.ref.kind, ns, name)
+        if graph.is_missing(dep) or dep not in graph:
+            continue                     # really missing: DG002
+        controller = "kustomize-controller" if obj.ref.kind == KUSTOMIZATION else "helm-controller"
+        cause = (f"it cannot see namespace {ns} (--watch-all-namespaces=false, a sharding label "
+                 "selector, or RBAC)" if ns != obj.ref.namespace else
+                 "the object is outside its sharding label selector")
+        yield _finding("DG011", [obj.ref, dep], obj.origin,
+                       f"{_label(obj.ref)} waits on '{dep.ns_name}', which exists, but "
+                       f"{controller} reports it not found: {cause}",
+                       f"run {controller} with --watch-all-namespaces (and the same shard for "
+                       f"both objects), or move {dep.short} into a namespace it watches")
