@@ -36,6 +36,7 @@ class DepGraph:
         self.sources = {}        # ObjectRef -> FluxObject (GitRepository, HelmChart, …)
         self.duplicates = []     # [Duplicate]
         self.warnings = []       # malformed-object notes, "Kind/ns/name: …"
+        self._cycles = None
 
     # --- construction -------------------------------------------------------------
     @classmethod
@@ -149,11 +150,13 @@ class DepGraph:
 
     def cycles(self):
         """Each elementary cycle once, as a list starting at its smallest node, sorted."""
-        result = []
-        for cycle in nx.simple_cycles(self._g):
-            start = cycle.index(min(cycle))
-            result.append(cycle[start:] + cycle[:start])
-        return sorted(result)
+        if self._cycles is None:   # the graph never changes after construction
+            result = []
+            for cycle in nx.simple_cycles(self._g):
+                start = cycle.index(min(cycle))
+                result.append(cycle[start:] + cycle[:start])
+            self._cycles = sorted(result)
+        return [list(c) for c in self._cycles]
 
     def in_or_behind_cycle(self):
         """Nodes on a cycle, and everything that depends on one: they can never become ready."""
