@@ -396,7 +396,7 @@ def _suspended(ctx):
             "never reconciled" if ready is None else "not ready"
         yield _finding("DG010", [obj.ref] + dependents, obj.origin,
                        f"{_label(obj.ref)} is suspended and {state}: {_listing(dependents)} "
-                       "wait until it is resumed",
+                       f"{'waits' if len(dependents) == 1 else 'wait'} until it is resumed",
                        f"flux resume {words} {obj.ref.name} -n {obj.ref.namespace}")
 
 
