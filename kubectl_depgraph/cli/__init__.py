@@ -26,6 +26,7 @@ def cli():
 
 # Commands register themselves on import (one line each).
 from kubectl_depgraph.cli import tree  # noqa: E402,F401
+from kubectl_depgraph.cli import reconcile  # noqa: E402,F401
 from kubectl_depgraph.cli import why  # noqa: E402,F401
 from kubectl_depgraph.cli import check  # noqa: E402,F401
 

@@ -1,0 +1,144 @@
+"""kubectl depgraph reconcile [NAME…]
+
+Progress goes to stderr (flux's ► ✔ ◎ ✗ lines); the summary table is the command's
+result and goes to stdout, so `… 2>/dev/null` leaves only the table."""
+
+import sys
+import time
+
+import click
+
+from kubectl_depgraph import fluxcli, reconcile as core
+from kubectl_depgraph.cli import cli
+from kubectl_depgraph.cli.common import echo_err, empty_sentence, input_options, load_graph
+from kubectl_depgraph.cluster import Kubectl
+from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError
+from kubectl_depgraph.model import HELMRELEASE, KUSTOMIZATION
+from kubectl_depgraph.render.reconcile import render_event, render_live, render_plan, render_summary
+from kubectl_depgraph.render.style import Style
+
+KINDS = {"ks": KUSTOMIZATION, "kustomization": KUSTOMIZATION, "hr": HELMRELEASE,
+         "helmrelease": HELMRELEASE}
+
+
+@cli.command()
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("--dry-run", is_flag=True, help="Print the plan (waves and exact commands); change nothing.")
+@click.option("--dependents", is_flag=True, help="Also reconcile everything that depends on NAME.")
+@click.option("--dependencies", is_flag=True, help="Also reconcile everything NAME depends on (first).")
+@click.option("--kind", type=click.Choice(sorted(KINDS)), help="Only Kustomizations (ks) or HelmReleases (hr).")
+@click.option("--parallel", type=click.IntRange(min=1), default=core.DEFAULT_PARALLEL, show_default=True,
+              metavar="N", help="At most N reconciles at a time.")
+@click.option("--timeout", default="5m", show_default=True, metavar="DURATION",
+              help="Per-object timeout (e.g. 90s, 5m).")
+@click.option("--fail-fast", is_flag=True, help="Start nothing new after the first failure.")
+@click.option("--no-source", is_flag=True, help="Do not refresh sources first.")
+@click.option("--flux/--no-flux", "use_flux", default=None,
+              help="Use the flux CLI / the kubectl annotate protocol (default: flux if on PATH).")
+@input_options
+def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, timeout, fail_fast,
+              no_source, use_flux):
+    """Reconcile in dependency order, each object as soon as its own dependencies are Ready.
+
+    \b
+    Without NAME: every Kustomization and HelmRelease (in -n NS, or all namespaces).
+    Each distinct source is refreshed once, before the first object that uses it.
+    Objects in a dependency cycle, suspended objects and dependents of failures are
+    skipped and reported. Progress on stderr, the summary table on stdout.
+
+    \b
+    Exit status: 0 all ready; 1 something failed or was skipped; 130 interrupted.
+
+    \b
+    Examples:
+      kubectl depgraph reconcile --dry-run
+      kubectl depgraph reconcile apps --dependencies
+      kubectl depgraph reconcile infra --dependents --parallel 8 --timeout 10m
+      kubectl depgraph reconcile --path ./clusters/prod --dry-run"""
+    seconds = fluxcli.parse_timeout(timeout)
+    if seconds is None:
+        raise UsageError(f"invalid --timeout {timeout!r}", hint="use a duration such as 90s, 5m or 1h")
+    if (dependents or dependencies) and not names:
+        raise UsageError("--dependents/--dependencies need a NAME",
+                         hint="kubectl depgraph reconcile NAME --dependents")
+    if not dry_run and not common.inputs.live:
+        raise UsageError("reconcile runs against the live cluster; -f/--path only work with --dry-run",
+                         hint="add --dry-run to print the plan for this input")
+    if use_flux is None:
+        use_flux = fluxcli.flux_available()
+
+    inventory, graph = load_graph(common)
+    starts = [_resolve(graph, n, common.namespace) for n in names] or None
+    selected = core.select(graph, starts, common.namespace, dependents, dependencies, KINDS.get(kind))
+    if not selected:
+        click.echo(empty_sentence(common, inventory) if not names else "nothing selected to reconcile")
+        return OK
+    plan = core.plan(graph, selected, sources=not no_source)
+    kubectl = inventory.kubectl or Kubectl(common.inputs.kube)
+    err_style = _stderr_style(common.style)
+
+    if dry_run:
+        how = "flux CLI" if use_flux else "kubectl annotate, then wait for lastHandledReconcileAt"
+        click.echo(render_plan(plan, lambda step: fluxcli.describe(
+            step, seconds, use_flux, kubectl, common.inputs.kube), style=common.style, how=how), nl=False)
+        return OK
+
+    versions = fluxcli.versions_of(list(graph.objects) + list(graph.sources.values()))
+    workers = max(4, min(parallel * 2, 32))
+    backend = (fluxcli.FluxBackend(kubectl, versions, workers=workers, kube_options=common.inputs.kube)
+               if use_flux else fluxcli.KubectlBackend(kubectl, versions, workers=workers))
+    for wait in plan.outside:
+        echo_err(f"note: {wait.dependency} is not ready ({wait.message}); "
+                 f"{', '.join(str(d) for d in wait.dependents)} will wait for it")
+    for cycle in plan.cycles:
+        echo_err("note: dependency cycle, not reconciled: " + " → ".join(str(r) for r in cycle + [cycle[0]]))
+    progress = Progress(err_style, live=_stderr_is_tty())
+    outcome = core.execute(plan, backend, parallel=parallel, timeout=seconds, fail_fast=fail_fast,
+                           clock=time.monotonic, sleep=time.sleep, on_event=progress)
+    progress.clear()
+    click.echo(render_summary(outcome, style=common.style), nl=False)
+    if outcome.interrupted:
+        return INTERRUPTED
+    return OK if outcome.ok else FAILED
+
+
+def _resolve(graph, name, namespace):
+    # With -n NS a bare name means NS/name first.
+    if namespace and "/" not in name:
+        try:
+            return graph.resolve(f"{namespace}/{name}")
+        except UsageError:
+            pass
+    return graph.resolve(name)
+
+
+def _stderr_is_tty():
+    return hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+
+
+def _stderr_style(style):
+    return Style(colour=style.colour and _stderr_is_tty(), unicode=style.unicode)
+
+
+class Progress:
+    """Prints each event on stderr; on a terminal keeps a last line with running/queued."""
+
+    def __init__(self, style, live=False):
+        self.style = style
+        self.live = live
+        self._shown = False
+
+    def __call__(self, event):
+        line = render_event(event, self.style)
+        if self.live:
+            self.clear()
+        if line:
+            click.echo(line, err=True)
+        if self.live and (event.running or event.queued):
+            click.echo(render_live(event, self.style), err=True, nl=False)
+            self._shown = True
+
+    def clear(self):
+        if self._shown:
+            click.echo("\r\x1b[K", err=True, nl=False)
+            self._shown = False

@@ -1,0 +1,503 @@
+"""Reconcile in dependency order: the plan (pure) and its execution (injected I/O).
+
+plan(): which objects to reconcile, in which order, which sources to refresh first, and
+what is left out and why. execute(): a scheduler with no wave barrier: a step starts
+the moment the steps it needs are ready, at most `parallel` at a time. All I/O goes
+through a backend (fluxcli.KubectlBackend / FluxBackend); time through injected
+`clock`/`sleep`; progress through an `on_event` callback. Nothing here prints."""
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Tuple
+
+from kubectl_depgraph.errors import DepgraphError, UsageError
+from kubectl_depgraph.model import FLUX_CLI_KIND, KUSTOMIZATION, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef
+from kubectl_depgraph.status import State, classify, ready_for_dependents, revision_behind
+
+# Results of one object (summary table vocabulary).
+READY = "ready"
+FAILED = "failed"
+SKIPPED = "skipped"
+SUSPENDED = "suspended"
+INTERRUPTED = "interrupted"
+
+DEFAULT_PARALLEL = 4
+DEFAULT_TIMEOUT = 300.0
+
+
+# --------------------------------------------------------------------------- the plan
+
+@dataclass(frozen=True)
+class Step:
+    """One reconcile: a workload, or a source refreshed before its first user."""
+
+    ref: ObjectRef
+    needs: Tuple[ObjectRef, ...] = ()    # steps of this plan that must be ready first
+    source: Optional[ObjectRef] = None   # the source step this workload waits for
+    check_revision: bool = False         # a same-source dependent needs lastAppliedRevision current
+    wave: int = 1                        # 1-based; a source shows in the wave of its first user
+
+    @property
+    def is_source(self):
+        return self.ref.kind in SOURCE_KINDS
+
+
+@dataclass(frozen=True)
+class Excluded:
+    """A selected object that will not be reconciled: result SUSPENDED or SKIPPED."""
+
+    ref: ObjectRef
+    result: str
+    message: str
+
+
+@dataclass(frozen=True)
+class OutsideWait:
+    """A dependency outside the selection that is not Ready: its dependents will wait."""
+
+    dependency: ObjectRef
+    message: str
+    dependents: Tuple[ObjectRef, ...]
+
+
+@dataclass
+class Plan:
+    steps: list = field(default_factory=list)        # [Step], sources before their first user
+    excluded: list = field(default_factory=list)     # [Excluded]
+    outside: list = field(default_factory=list)      # [OutsideWait]
+    cycles: list = field(default_factory=list)       # [[ObjectRef, …]] touching the selection
+    selected: int = 0                                # workloads selected (steps + excluded)
+
+    @property
+    def workloads(self):
+        return [s for s in self.steps if not s.is_source]
+
+    @property
+    def sources(self):
+        return [s for s in self.steps if s.is_source]
+
+    def waves(self):
+        """[(wave number, [Step])]: each source listed before the workloads of its wave."""
+        by_wave = {}
+        for step in self.steps:
+            by_wave.setdefault(step.wave, []).append(step)
+        return [(w, sorted(by_wave[w], key=lambda s: (not s.is_source, s.ref))) for w in sorted(by_wave)]
+
+    def step(self, ref):
+        for s in self.steps:
+            if s.ref == ref:
+                return s
+        return None
+
+
+def select(graph, starts=None, namespace=None, dependents=False, dependencies=False, kind=None):
+    """The workloads to reconcile: `starts` (plus downstream/upstream), or every workload
+    in `namespace` (all namespaces when None); optionally one kind. Missing nodes dropped."""
+    if starts:
+        for ref in starts:
+            if ref.kind not in WORKLOAD_KINDS:
+                raise UsageError(f"{ref} is a source: reconcile takes Kustomizations and HelmReleases",
+                                 hint="name the Kustomization or HelmRelease that uses it; "
+                                      "its source is refreshed first")
+        chosen = set(starts)
+        if dependents:
+            chosen |= graph.downstream(starts)
+        if dependencies:
+            chosen |= graph.upstream(starts)
+    else:
+        chosen = {r for r in graph.nodes if namespace is None or r.namespace == namespace}
+    chosen = {r for r in chosen if not graph.is_missing(r)}
+    if kind:
+        chosen = {r for r in chosen if r.kind == kind}
+    return chosen
+
+
+def plan(graph, selected, sources=True):
+    """Build the Plan for the `selected` workloads of `graph` (see module docstring)."""
+    selected = set(selected)
+    result = Plan(selected=len(selected))
+    behind_cycle = graph.in_or_behind_cycle()
+    on_cycle = {}
+    relevant = selected | graph.upstream(selected)
+    for cycle in graph.cycles():
+        if set(cycle) & relevant:
+            result.cycles.append(cycle)
+        for ref in cycle:
+            on_cycle.setdefault(ref, cycle)
+
+    blocking = {}    # ref -> why its dependents cannot proceed
+    steps = {}       # ref -> Step (workloads)
+    outside = {}     # dependency -> (message, [dependents])
+    order = [r for r in graph.topological() if r in selected]
+    for ref in order:
+        obj = graph.obj(ref)
+        if ref in behind_cycle:
+            if ref in on_cycle:
+                text = " → ".join(r.ns_name for r in on_cycle[ref] + [on_cycle[ref][0]])
+                message = f"in a dependency cycle: {text}"
+            else:
+                member = min(graph.upstream([ref]) & set(on_cycle))
+                message = f"depends on {member}, which is in a dependency cycle"
+            result.excluded.append(Excluded(ref, SKIPPED, message))
+            blocking[ref] = message
+            continue
+        if obj.suspended:
+            if ready_for_dependents(obj):
+                result.excluded.append(Excluded(ref, SUSPENDED, "resource is suspended"))
+            else:
+                why = classify(obj).message if obj.has_status else "suspended; never reconciled"
+                result.excluded.append(Excluded(ref, SUSPENDED, f"resource is suspended ({why})"))
+                blocking[ref] = f"dependency {ref} is suspended and not ready"
+            continue
+        reason = None
+        needs = []
+        for dep in graph.dependencies(ref):
+            if graph.is_missing(dep):
+                other = graph.other_kind(dep)
+                reason = f"dependency {dep} does not exist" + \
+                    (f" (there is a {other.kind} of that name)" if other else "")
+                break
+            if dep in blocking:
+                reason = blocking[dep]
+                break
+            if dep in steps:
+                needs.append(dep)
+            elif dep not in selected:
+                dep_obj = graph.obj(dep)
+                src_obj = graph.obj(obj.source) if obj.source else None
+                if not ready_for_dependents(dep_obj) or revision_behind(obj, dep_obj, src_obj):
+                    verdict = classify(dep_obj)
+                    text = "revision is not up to date" if ready_for_dependents(dep_obj) else \
+                        (verdict.message or verdict.state.value)
+                    outside.setdefault(dep, (text, []))[1].append(ref)
+        if reason is not None:
+            result.excluded.append(Excluded(ref, SKIPPED, reason))
+            blocking[ref] = f"dependency {ref} is skipped"
+            continue
+        steps[ref] = Step(ref, tuple(needs))
+
+    # Sources: each distinct one once, before the first object that uses it.
+    source_steps = {}
+    if sources:
+        for ref in order:
+            if ref not in steps:
+                continue
+            src = graph.obj(ref).source
+            if src is None or src in source_steps or src.kind not in FLUX_CLI_KIND:
+                continue
+            src_obj = graph.sources.get(src)
+            if src_obj is None:
+                continue    # the controller reports the missing source itself
+            if src_obj.suspended:
+                if not any(e.ref == src for e in result.excluded):
+                    result.excluded.append(Excluded(src, SUSPENDED, "source is suspended: not refreshed"))
+                continue
+            source_steps[src] = Step(src)
+
+    # Waves, the revision rule, and final order.
+    wave = {}
+    final = {}
+    for ref in order:
+        if ref not in steps:
+            continue
+        step = steps[ref]
+        src = graph.obj(ref).source
+        needs = step.needs + ((src,) if src in source_steps else ())
+        wave[ref] = 1 + max((wave[d] for d in step.needs), default=0)
+        same_source_dependent = ref.kind == KUSTOMIZATION and src is not None and any(
+            d in steps and d.kind == KUSTOMIZATION and graph.obj(d).source == src
+            for d in graph.dependents(ref))
+        final[ref] = Step(ref, needs, src if src in source_steps else None, same_source_dependent, wave[ref])
+    placed = set()
+    for ref in sorted(final, key=lambda r: (wave[r], order.index(r))):
+        step = final[ref]
+        if step.source is not None and step.source not in placed:
+            placed.add(step.source)
+            result.steps.append(Step(step.source, wave=step.wave))
+        result.steps.append(step)
+    result.outside = [OutsideWait(dep, text, tuple(sorted(deps)))
+                      for dep, (text, deps) in sorted(outside.items())]
+    return result
+
+
+# --------------------------------------------------------------------------- judging
+
+@dataclass(frozen=True)
+class Observation:
+    """What a backend saw of a running step: state in PENDING…FAILED below."""
+
+    state: str
+    message: str = ""
+
+
+PENDING = "pending"          # request not handled yet
+PROGRESSING = "progressing"  # handled, not yet Ready for the current generation
+WAITING = "waiting"          # handled, DependencyNotReady: waiting, not failure
+
+
+def judge(step, obj, requested=None, source_obj=None):
+    """Observation of a step from the object as read now.
+
+    `requested`: the requestedAt value we set (None when the flux CLI already waited for
+    the request to be handled). `source_obj`: the step's source, for the revision rule."""
+    if obj is None:
+        return Observation(FAILED, "object not found")
+    if requested is not None and obj.last_handled_reconcile_at != requested:
+        return Observation(PENDING, "waiting for the controller to handle the request")
+    if obj.suspended:
+        return Observation(FAILED, "resource is suspended")
+    verdict = classify(obj)
+    if verdict.state is State.READY:
+        if step.is_source:
+            return Observation(READY, f"fetched revision {obj.artifact_revision}"
+                               if obj.artifact_revision else verdict.message)
+        if step.check_revision and source_obj is not None and source_obj.artifact_revision \
+                and obj.last_applied_revision != source_obj.artifact_revision:
+            return Observation(PROGRESSING, f"applied {obj.last_applied_revision or 'nothing'}, "
+                                            f"source is at {source_obj.artifact_revision}")
+        if obj.ref.kind == KUSTOMIZATION and obj.last_applied_revision:
+            return Observation(READY, f"applied revision {obj.last_applied_revision}")
+        return Observation(READY, verdict.message)
+    if verdict.state is State.WAITING:
+        return Observation(WAITING, verdict.message)
+    if verdict.state in (State.FAILED, State.STALLED):
+        return Observation(FAILED, verdict.message or verdict.reason)
+    return Observation(PROGRESSING, verdict.message or verdict.state.value)
+
+
+# --------------------------------------------------------------------------- execution
+
+@dataclass(frozen=True)
+class Event:
+    """Progress: kind is start, waiting, ready, failed, skipped, interrupted or warning.
+
+    `elapsed`: seconds since the step started (0 for skips); `at`: since the run started;
+    `running`/`queued`: the scheduler's state after the event (for a live view)."""
+
+    kind: str
+    ref: Optional[ObjectRef]
+    message: str = ""
+    elapsed: float = 0.0
+    at: float = 0.0
+    running: Tuple[ObjectRef, ...] = ()
+    queued: int = 0
+
+
+@dataclass(frozen=True)
+class Result:
+    ref: ObjectRef
+    result: str
+    message: str = ""
+    duration: Optional[float] = None
+    started: Optional[float] = None   # seconds since the run started
+
+
+@dataclass
+class Outcome:
+    results: list          # [Result]: plan steps in plan order, then excluded objects
+    total: float           # wall time
+    critical_path: float   # longest chain of actual step durations
+    interrupted: bool = False
+
+    def count(self, result):
+        return sum(1 for r in self.results if r.result == result)
+
+    @property
+    def ok(self):
+        """Every object ready (suspended ones were left alone on purpose)."""
+        return not self.interrupted and all(r.result in (READY, SUSPENDED) for r in self.results)
+
+
+class Backend:
+    """The I/O a run needs; see fluxcli for the real ones and the tests for fakes."""
+
+    def start(self, step, timeout):
+        """Request the reconcile of `step` (may return before it is handled)."""
+        raise NotImplementedError
+
+    def poll(self, steps):
+        """{ref: Observation} for the running `steps` (missing ref: nothing new)."""
+        raise NotImplementedError
+
+    def close(self, interrupted=False):
+        """Release resources (threads); do not wait for work in flight when interrupted."""
+
+
+def critical_path(steps, durations):
+    """The longest sum of durations along `needs` chains (steps in dependency order)."""
+    longest = {}
+    for step in steps:
+        if step.ref not in durations:
+            continue
+        longest[step.ref] = durations[step.ref] + max((longest.get(n, 0.0) for n in step.needs), default=0.0)
+    return max(longest.values(), default=0.0)
+
+
+def format_duration(seconds):
+    """`850ms`, `2.3s`, `1m05s`."""
+    if seconds is None:
+        return ""
+    if seconds < 1:
+        return f"{int(seconds * 1000)}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{secs:02d}s"
+
+
+class Executor:
+    """Runs a Plan through a Backend. Single-threaded: concurrency lives in the backend."""
+
+    def __init__(self, plan_, backend, parallel=DEFAULT_PARALLEL, timeout=DEFAULT_TIMEOUT,
+                 fail_fast=False, clock=time.monotonic, sleep=time.sleep,
+                 on_event: Optional[Callable[[Event], None]] = None, poll_interval=0.1):
+        if parallel < 1:
+            raise UsageError("--parallel must be at least 1")
+        self.plan = plan_
+        self.backend = backend
+        self.parallel = parallel
+        self.timeout = timeout
+        self.fail_fast = fail_fast
+        self.clock = clock
+        self.sleep = sleep
+        self.on_event = on_event or (lambda event: None)
+        self.poll_interval = poll_interval
+        self._steps = {s.ref: s for s in plan_.steps}
+        self._index = {s.ref: i for i, s in enumerate(plan_.steps)}
+        self._users = {r: [] for r in self._steps}
+        for step in plan_.steps:
+            for need in step.needs:
+                self._users[need].append(step.ref)
+        self._rank = self._ranks()
+        self._state = {r: PENDING for r in self._steps}    # PENDING | "running" | a result
+        self._started = {}
+        self._results = {}
+        self._last_message = {}
+        self._t0 = 0.0
+        self._stopping = None
+
+    def _ranks(self):
+        # Longest chain of steps still to come after each step: start those first.
+        rank = {}
+        for step in reversed(self.plan.steps):
+            rank[step.ref] = 1 + max((rank[u] for u in self._users[step.ref]), default=0)
+        return rank
+
+    # --- helpers -------------------------------------------------------------------
+    def _running(self):
+        return [r for r, s in self._state.items() if s == "running"]
+
+    def _emit(self, kind, ref, message="", elapsed=0.0):
+        running = tuple(sorted(self._running(), key=self._index.get))
+        queued = sum(1 for s in self._state.values() if s == PENDING)
+        self.on_event(Event(kind, ref, message, elapsed, self.clock() - self._t0, running, queued))
+
+    def _finish(self, ref, result, message):
+        now = self.clock()
+        started = self._started.get(ref)
+        duration = now - started if started is not None else None
+        self._state[ref] = result
+        self._results[ref] = Result(ref, result, message, duration,
+                                    started - self._t0 if started is not None else None)
+        self._emit(result, ref, message, duration or 0.0)
+        if result == FAILED:
+            self._skip_users(ref)
+            if self.fail_fast and self._stopping is None:
+                self._stopping = f"not started: --fail-fast after {ref} failed"
+
+    def _skip_users(self, failed):
+        what = "source" if failed.kind in SOURCE_KINDS else "dependency"
+        stack = [(u, f"{what} {failed} failed") for u in self._users[failed]]
+        while stack:
+            ref, message = stack.pop()
+            if self._state[ref] != PENDING:
+                continue
+            self._state[ref] = SKIPPED
+            self._results[ref] = Result(ref, SKIPPED, message)
+            self._emit(SKIPPED, ref, message)
+            stack.extend((u, message) for u in self._users[ref])
+
+    def _eligible(self):
+        ready = [r for r, s in self._state.items()
+                 if s == PENDING and all(self._state[n] == READY for n in self._steps[r].needs)]
+        return sorted(ready, key=lambda r: (-self._rank[r], self._index[r]))
+
+    # --- the loop ------------------------------------------------------------------
+    def run(self):
+        """Execute the plan; returns an Outcome (Ctrl-C included: interrupted=True)."""
+        self._t0 = self.clock()
+        interrupted = False
+        try:
+            self._loop()
+        except KeyboardInterrupt:
+            interrupted = True
+            for ref in self._running():
+                self._finish(ref, INTERRUPTED, "interrupted while reconciling; "
+                                               "the controller finishes the request on its own")
+            self._stopping = "not started: interrupted"
+        finally:
+            self.backend.close(interrupted=interrupted)
+        for ref, state in self._state.items():
+            if state == PENDING:
+                self._state[ref] = SKIPPED
+                self._results[ref] = Result(ref, SKIPPED, self._stopping or "not started")
+        total = self.clock() - self._t0
+        durations = {r: res.duration for r, res in self._results.items() if res.duration is not None}
+        results = [self._results[s.ref] for s in self.plan.steps] + \
+            [Result(e.ref, e.result, e.message) for e in self.plan.excluded]
+        return Outcome(results, total, critical_path(self.plan.steps, durations), interrupted)
+
+    def _loop(self):
+        while True:
+            if self._stopping is None:
+                free = self.parallel - len(self._running())
+                for ref in self._eligible()[:max(free, 0)]:
+                    self._start(ref)
+            running = self._running()
+            if not running:
+                return
+            changed = self._observe(running)
+            if not changed:
+                self.sleep(self.poll_interval)
+
+    def _start(self, ref):
+        self._state[ref] = "running"
+        self._started[ref] = self.clock()
+        self._emit("start", ref)
+        try:
+            self.backend.start(self._steps[ref], self.timeout)
+        except DepgraphError as exc:
+            self._finish(ref, FAILED, exc.message)
+
+    def _observe(self, running):
+        changed = False
+        try:
+            seen = self.backend.poll([self._steps[r] for r in running])
+        except DepgraphError as exc:
+            # Transient API trouble: objects keep their own timeouts; say it once.
+            if self._last_message.get(None) != exc.message:
+                self._last_message[None] = exc.message
+                self._emit("warning", None, exc.message)
+            seen = {}
+        now = self.clock()
+        for ref in running:
+            obs = seen.get(ref)
+            if obs is not None and obs.state in (READY, FAILED):
+                self._finish(ref, obs.state, obs.message)
+                changed = True
+                continue
+            if obs is not None:
+                if obs.state == WAITING and self._last_message.get(ref) != obs.message:
+                    self._emit("waiting", ref, obs.message, now - self._started[ref])
+                self._last_message[ref] = obs.message
+            if now - self._started[ref] >= self.timeout:
+                last = self._last_message.get(ref)
+                text = f"timed out after {format_duration(self.timeout)}" + (f" ({last})" if last else "")
+                self._finish(ref, FAILED, text)
+                changed = True
+        return changed
+
+
+def execute(plan_, backend, **options):
+    """Run `plan_` through `backend`; options as Executor. Returns an Outcome."""
+    return Executor(plan_, backend, **options).run()

@@ -1,0 +1,123 @@
+"""Text for `kubectl depgraph reconcile`: the dry-run plan, progress lines in flux's
+style (► ✔ ◎ ✗), a one-line live view, and the summary table. Each returns a str."""
+
+from tabulate import tabulate
+
+from kubectl_depgraph.model import SOURCE_KINDS
+from kubectl_depgraph.reconcile import (FAILED, INTERRUPTED, READY, SKIPPED, SUSPENDED,
+                                        format_duration)
+from kubectl_depgraph.render.style import Style, one_line
+from kubectl_depgraph.status import State
+
+_RESULT_STATE = {READY: State.READY, FAILED: State.FAILED, SKIPPED: State.FAILED,
+                 SUSPENDED: State.SUSPENDED, INTERRUPTED: State.WAITING}
+
+
+def render_plan(plan, command_of, style=Style(), how=""):
+    """The dry-run: waves with the exact command per step, then what is left out and why.
+
+    `command_of(step)` returns the shell line; `how` names the path (flux CLI / kubectl)."""
+    out = []
+    n_work, n_src = len(plan.workloads), len(plan.sources)
+    waves = plan.waves()
+    head = f"Plan: {n_work} object{'s' if n_work != 1 else ''} in {len(waves)} wave{'s' if len(waves) != 1 else ''}"
+    if n_src:
+        head += f", {n_src} source{'s' if n_src != 1 else ''} refreshed first"
+    out.append(head + (f" ({how})" if how else "") + ".")
+    if not plan.steps:
+        out.append("Nothing to reconcile.")
+    for number, steps in waves:
+        out.append("")
+        out.append(style.paint(f"wave {number}", bold=True))
+        for step in steps:
+            needs = [n for n in step.needs if n != step.source]
+            after = ""
+            if needs:
+                after = " after " + ", ".join(n.ns_name if n.kind == step.ref.kind else str(n)
+                                              for n in needs)
+            tag = "source" if step.is_source else ""
+            out.append(f"  {step.ref}{(' (' + tag + ')') if tag else ''}{after}")
+            out.append(f"    $ {command_of(step)}")
+    if plan.outside:
+        out.append("")
+        out.append("Dependencies outside the selection that are not ready (not reconciled):")
+        for wait in plan.outside:
+            names = ", ".join(str(d) for d in wait.dependents)
+            out.append(f"  {style.paint(style.glyph(State.WAITING), State.WAITING)} {wait.dependency}: "
+                       f"{one_line(wait.message)}; {names} will wait for it")
+    if plan.cycles:
+        out.append("")
+        out.append("Dependency cycles (members and their dependents are not reconciled):")
+        for cycle in plan.cycles:
+            out.append("  " + f" {style.arrow} ".join(str(r) for r in cycle + [cycle[0]]))
+    if plan.excluded:
+        out.append("")
+        out.append("Not reconciled:")
+        for item in plan.excluded:
+            state = _RESULT_STATE[item.result]
+            out.append(f"  {style.paint(style.glyph(state), state)} {item.ref}: {item.result}, "
+                       f"{one_line(item.message)}")
+    return "\n".join(out) + "\n"
+
+
+def render_event(event, style=Style()):
+    """One progress line for a reconcile.Event, or '' for events that print nothing."""
+    ref = event.ref
+    glyph = {"start": "►", "ready": "✔", "waiting": "◎", "failed": "✗", "skipped": "✗",
+             "interrupted": "✗", "warning": "⚠"}.get(event.kind)
+    if not style.unicode:
+        glyph = {"►": ">", "✔": "+", "◎": "~", "✗": "x", "⚠": "!"}.get(glyph, glyph)
+    colour = {"ready": "green", "failed": "red", "skipped": "yellow", "waiting": "yellow",
+              "interrupted": "yellow", "warning": "yellow"}.get(event.kind)
+    stamp = f"[{format_duration(event.at):>6}] "
+    if event.kind == "start":
+        verb = "refreshing source" if ref.kind in SOURCE_KINDS else "reconciling"
+        text = f"{verb} {ref}"
+    elif event.kind == "ready":
+        text = f"{ref} ready in {format_duration(event.elapsed)}" + \
+            (f": {one_line(event.message)}" if event.message else "")
+    elif event.kind == "waiting":
+        text = f"{ref} waiting after {format_duration(event.elapsed)}: {one_line(event.message)}"
+    elif event.kind == "failed":
+        text = f"{ref} failed after {format_duration(event.elapsed)}: {one_line(event.message)}"
+    elif event.kind == "skipped":
+        text = f"{ref} skipped: {one_line(event.message)}"
+    elif event.kind == "interrupted":
+        text = f"{ref} interrupted after {format_duration(event.elapsed)}"
+    elif event.kind == "warning":
+        text = f"warning: {one_line(event.message)}"
+    else:
+        return ""
+    return stamp + style.paint(glyph, colour=colour) + " " + text
+
+
+def render_live(event, style=Style(), width=100):
+    """A one-line view of what is running and queued (for a terminal only)."""
+    names = ", ".join(r.name for r in event.running)
+    text = f"running {len(event.running)}: {names}" if event.running else "running 0"
+    text += f" | queued {event.queued} | {format_duration(event.at)}"
+    return one_line(text, width)
+
+
+def render_summary(outcome, style=Style()):
+    """The summary table (object, result, duration, message) and the totals line."""
+    rows = []
+    for res in outcome.results:
+        state = _RESULT_STATE[res.result]
+        rows.append([str(res.ref), style.paint(res.result, state),
+                     format_duration(res.duration) if res.duration is not None else "-",
+                     one_line(res.message, 80)])
+    out = []
+    if rows:
+        out.append(tabulate(rows, headers=["OBJECT", "RESULT", "DURATION", "MESSAGE"],
+                            tablefmt="plain", disable_numparse=True))
+    counts = [f"{outcome.count(r)} {r}" for r in (READY, FAILED, SKIPPED, SUSPENDED, INTERRUPTED)
+              if outcome.count(r)]
+    total = f"total {format_duration(outcome.total)}"
+    if outcome.critical_path:
+        total += f", critical path {format_duration(outcome.critical_path)} " \
+                 f"({outcome.total / outcome.critical_path:.2f}{'×' if style.unicode else 'x'})"
+    out.append("")
+    out.append(", ".join(counts or ["nothing reconciled"]) + f"; {total}" +
+               ("; interrupted" if outcome.interrupted else ""))
+    return "\n".join(out) + "\n"

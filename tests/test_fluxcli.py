@@ -1,0 +1,180 @@
+"""The flux CLI path: exact argv, real `flux reconcile` output and exit codes (runner.run
+mocked), and the kubectl protocol's pieces (request values, durations)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from kubectl_depgraph import fluxcli, runner
+from kubectl_depgraph.cluster import KubeOptions
+from kubectl_depgraph.errors import CommandFailed, CommandNotFound
+from kubectl_depgraph.model import ObjectRef, parse_object
+from kubectl_depgraph.reconcile import FAILED, READY, Plan, Step, execute
+from tests.builders import gitrepo, ks
+
+DATA = Path(__file__).parent / "data" / "flux"
+KS = ObjectRef("Kustomization", "team-a", "apps")
+HR = ObjectRef("HelmRelease", "apps", "redis")
+GIT = ObjectRef("GitRepository", "flux-system", "fleet")
+
+
+def text(name):
+    return (DATA / name).read_text(encoding="utf-8")
+
+
+def result(stderr, code=0, argv=("flux",)):
+    return runner.Result(tuple(argv), "", stderr, code)
+
+
+# --------------------------------------------------------------------------- argv
+
+def test_argv_always_passes_the_namespace():
+    assert fluxcli.flux_argv(KS, 300) == [
+        "flux", "reconcile", "kustomization", "apps", "-n", "team-a", "--timeout", "5m0s"]
+    assert fluxcli.flux_argv(HR, 90, with_source=True) == [
+        "flux", "reconcile", "helmrelease", "redis", "-n", "apps", "--with-source", "--timeout", "1m30s"]
+    assert fluxcli.flux_argv(GIT, 2.5) == [
+        "flux", "reconcile", "source", "git", "fleet", "-n", "flux-system", "--timeout", "2.5s"]
+
+
+def test_names_are_argv_items_never_shell_text():
+    odd = ObjectRef("Kustomization", "ns", "a; rm -rf /")
+    assert "a; rm -rf /" in fluxcli.flux_argv(odd, 60)
+
+
+@pytest.mark.parametrize("seconds,expected", [(300, "5m0s"), (60, "1m0s"), (3600, "1h0m0s"),
+                                              (5400, "1h30m0s"), (45, "45s"), (0.5, "0.5s")])
+def test_go_duration(seconds, expected):
+    assert fluxcli.go_duration(seconds) == expected
+
+
+@pytest.mark.parametrize("value,seconds", [("5m", 300), ("90s", 90), ("1h30m", 5400), ("20", 20),
+                                           ("nope", None), ("0s", None)])
+def test_parse_timeout(value, seconds):
+    assert fluxcli.parse_timeout(value) == seconds
+
+
+def test_request_value_is_rfc3339nano():
+    assert fluxcli.request_value(1_700_000_000_123_456_789) == "2023-11-14T22:13:20.123456789Z"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", fluxcli.request_value())
+
+
+def test_global_flags_reach_flux(mocker):
+    run = mocker.patch.object(runner, "run", return_value=result(text("reconcile_kustomization_from_git.golden")))
+    backend = fluxcli.FluxBackend(None, {}, kube_options=KubeOptions(context="prod", kubeconfig="/k"))
+    step = Step(KS)
+    backend.start(step, 60)
+    backend.pool.shutdown(wait=True)
+    argv = run.call_args.args[0]
+    assert argv == ["flux", "--kubeconfig=/k", "--context=prod", "reconcile", "kustomization", "apps",
+                    "-n", "team-a", "--timeout", "1m0s"]
+    assert run.call_args.kwargs["ok_codes"] == (0, 1)
+
+
+# --------------------------------------------------------------------------- output
+
+def test_real_kustomization_output():
+    out = fluxcli.parse_flux_output(text("reconcile_kustomization_from_git.golden"), 0)
+    assert out.ok and out.message == "applied revision 6.3.5@sha1:67e2c98a60dc92283531412a9e604dd4bae005a9"
+
+
+def test_real_helmrelease_output():
+    out = fluxcli.parse_flux_output(text("reconcile_helmrelease_from_git.golden"), 0)
+    assert out.ok and out.message == "applied revision 6.3.5"
+
+
+def test_failure_output():
+    out = fluxcli.parse_flux_output(text("reconcile_failed.txt"), 1)
+    assert not out.ok and not out.waiting
+    assert out.message.startswith("Kustomization reconciliation failed: health check failed")
+
+
+def test_dependency_wait_is_not_failure():
+    out = fluxcli.parse_flux_output(text("reconcile_dependency.txt"), 1)
+    assert not out.ok and out.waiting
+    assert "dependency 'flux-system/infra' is not ready" in out.message
+
+
+def test_suspended_and_timeout():
+    assert fluxcli.parse_flux_output(text("reconcile_suspended.txt"), 1).message == "resource is suspended"
+    out = fluxcli.parse_flux_output(text("reconcile_timeout.txt"), 1)
+    assert out.message == "timed out (flux: context deadline exceeded)" and not out.waiting
+
+
+def test_other_exit_codes_use_the_last_line():
+    out = fluxcli.parse_flux_output("Error: unable to connect: connection refused\n", 2)
+    assert not out.ok and out.message == "unable to connect: connection refused"
+
+
+def test_run_flux_maps_exit_codes(mocker):
+    mocker.patch.object(runner, "run", return_value=result(text("reconcile_failed.txt"), 1))
+    assert not fluxcli.run_flux(["flux"], 60).ok
+    mocker.patch.object(runner, "run", side_effect=CommandFailed("x", ["flux"], 2, "✗ boom\n"))
+    assert fluxcli.run_flux(["flux"], 60).message == "boom"
+    mocker.patch.object(runner, "run", side_effect=CommandNotFound("flux: command not found"))
+    with pytest.raises(CommandNotFound) as err:
+        fluxcli.run_flux(["flux"], 60)
+    assert "--no-flux" in err.value.hint
+
+
+# --------------------------------------------------------------------------- the flux backend in a run
+
+class Reads:
+    """A stand-in ObjectReader: each read returns the next of `answers` ({ref: obj})."""
+
+    def __init__(self, *answers):
+        self.answers = iter(answers)
+
+    def read(self, refs):
+        return next(self.answers)
+
+
+def test_flux_backend_end_to_end(mocker):
+    outputs = {"fleet": result(text("reconcile_kustomization_from_git.golden").split("► annotating Kustomization")[0]),
+               "infra": result(text("reconcile_failed.txt"), 1),
+               "apps": result(text("reconcile_kustomization_from_git.golden"))}
+    run = mocker.patch.object(runner, "run", side_effect=lambda argv, **kw: outputs[argv[argv.index("-n") - 1]])
+    infra = ObjectRef("Kustomization", "flux-system", "infra")
+    apps = ObjectRef("Kustomization", "flux-system", "apps")
+    other = ObjectRef("Kustomization", "flux-system", "other")
+    git = ObjectRef("GitRepository", "flux-system", "fleet")
+    outputs["other"] = result(text("reconcile_kustomization_from_git.golden"))
+    steps = [Step(git), Step(infra, (git,), git), Step(apps, (infra, git), git), Step(other, (git,), git)]
+    backend = fluxcli.FluxBackend(None, {})
+    outcome = execute(Plan(steps), backend, sleep=lambda s: None, poll_interval=0)
+    results = {r.ref.name: (r.result, r.message) for r in outcome.results}
+    assert results["fleet"] == (READY, "fetched revision 6.3.5@sha1:67e2c98a60dc92283531412a9e604dd4bae005a9")
+    assert results["infra"][0] == FAILED
+    assert results["apps"] == ("skipped", "dependency Kustomization/flux-system/infra failed")
+    assert results["other"][0] == READY
+    called = sorted(c.args[0][c.args[0].index("-n") - 1] for c in run.call_args_list)
+    assert called == ["fleet", "infra", "other"]
+
+
+def test_flux_waiting_then_ready_from_the_object(mocker):
+    mocker.patch.object(runner, "run", return_value=result(text("reconcile_dependency.txt"), 1))
+    apps = ObjectRef("Kustomization", "flux-system", "apps")
+    backend = fluxcli.FluxBackend(None, {})
+    waiting = parse_object(ks("apps", deps=["infra"], ready="False"))
+    ready = parse_object(ks("apps", deps=["infra"]))
+    backend.reader = Reads({apps: waiting}, {apps: waiting}, {apps: ready})
+    seen = []
+    outcome = execute(Plan([Step(apps)]), backend, sleep=lambda s: None, poll_interval=0, on_event=seen.append)
+    assert outcome.results[0].result == READY
+    assert [e.kind for e in seen if e.ref == apps][:2] == ["start", "waiting"]
+
+
+def test_flux_ok_then_revision_rule_checked(mocker):
+    mocker.patch.object(runner, "run", return_value=result(text("reconcile_kustomization_from_git.golden")))
+    infra = ObjectRef("Kustomization", "flux-system", "infra")
+    git = ObjectRef("GitRepository", "flux-system", "flux-system")
+    step = Step(infra, (), git, check_revision=True)
+    backend = fluxcli.FluxBackend(None, {})
+    behind = parse_object(ks("infra", revision="main@sha1:" + "1" * 40))
+    current = parse_object(ks("infra"))
+    src = parse_object(gitrepo())
+    backend.reader = Reads({infra: behind, git: src}, {infra: current, git: src})
+    outcome = execute(Plan([step]), backend, sleep=lambda s: None, poll_interval=0)
+    assert outcome.results[0].result == READY
+

@@ -1,0 +1,263 @@
+"""The reconcile plan and scheduler, pure: graphs from dict literals, a simulated
+backend and clock (no threads, no cluster)."""
+
+import pytest
+
+from kubectl_depgraph.errors import UsageError
+from kubectl_depgraph.model import ObjectRef
+from kubectl_depgraph.reconcile import (FAILED, INTERRUPTED, PROGRESSING, READY, SKIPPED, SUSPENDED,
+                                        WAITING, Backend, Observation, Step, critical_path, execute,
+                                        judge, plan, select)
+from kubectl_depgraph.render.reconcile import render_event, render_plan, render_summary
+from kubectl_depgraph.model import parse_object
+from tests.builders import REV, gitrepo, graph_of, hr, ks
+
+
+def K(name, ns="flux-system"):
+    return ObjectRef("Kustomization", ns, name)
+
+
+GIT = ObjectRef("GitRepository", "flux-system", "flux-system")
+
+
+def diamond(**extra):
+    return graph_of(gitrepo(), ks("infra"), ks("cache", deps=["infra"]), ks("db", deps=["infra"]),
+                    ks("apps", deps=["cache", "db"]), **extra)
+
+
+# --------------------------------------------------------------------------- selection and plan
+
+def test_all_workloads_in_scope():
+    graph = graph_of(ks("a"), ks("b", ns="team"), hr("web", ns="team"))
+    assert select(graph) == {K("a"), K("b", "team"), ObjectRef("HelmRelease", "team", "web")}
+    assert select(graph, namespace="team", kind="Kustomization") == {K("b", "team")}
+
+
+def test_names_with_dependents_and_dependencies():
+    graph = diamond()
+    assert select(graph, [K("cache")]) == {K("cache")}
+    assert select(graph, [K("cache")], dependents=True) == {K("cache"), K("apps")}
+    assert select(graph, [K("cache")], dependencies=True) == {K("cache"), K("infra")}
+
+
+def test_a_source_name_is_refused():
+    with pytest.raises(UsageError, match="is a source"):
+        select(diamond(), [GIT])
+
+
+def test_diamond_waves_and_one_source_step():
+    graph = diamond()
+    p = plan(graph, select(graph))
+    assert [(w, [s.ref.name for s in steps]) for w, steps in p.waves()] == [
+        (1, ["flux-system", "infra"]), (2, ["cache", "db"]), (3, ["apps"])]
+    assert p.step(K("apps")).needs == (K("cache"), K("db"), GIT)
+    assert p.steps[0] == Step(GIT, wave=1)
+    # infra shares the source with its dependents: the revision rule applies to it.
+    assert p.step(K("infra")).check_revision and not p.step(K("apps")).check_revision
+
+
+def test_plan_does_not_depend_on_input_order():
+    docs = [gitrepo(), ks("infra"), ks("cache", deps=["infra"]), ks("db", deps=["infra"]),
+            ks("apps", deps=["cache", "db"])]
+    a = graph_of(*docs)
+    b = graph_of(*reversed(docs))
+    assert plan(a, select(a)) == plan(b, select(b))
+
+
+def test_no_source():
+    graph = diamond()
+    p = plan(graph, select(graph), sources=False)
+    assert not p.sources and p.step(K("infra")).needs == ()
+
+
+def test_outside_dependency_not_ready_is_noted():
+    graph = graph_of(gitrepo(), ks("infra", ready="False", reason="HealthCheckFailed", message="boom"),
+                     ks("apps", deps=["infra"]))
+    p = plan(graph, select(graph, [K("apps")]))
+    assert [s.ref for s in p.workloads] == [K("apps")]
+    assert p.outside[0].dependency == K("infra") and p.outside[0].dependents == (K("apps"),)
+    assert "boom" in p.outside[0].message
+
+
+def test_cycle_members_and_dependents_excluded():
+    graph = graph_of(ks("a", deps=["b"]), ks("b", deps=["a"]), ks("c", deps=["a"]), ks("solo"))
+    p = plan(graph, select(graph), sources=False)
+    assert [s.ref for s in p.steps] == [K("solo")]
+    assert p.cycles == [[K("a"), K("b")]]
+    why = {e.ref.name: e.message for e in p.excluded}
+    assert why["a"] == "in a dependency cycle: flux-system/a → flux-system/b → flux-system/a"
+    assert why["c"] == "depends on Kustomization/flux-system/a, which is in a dependency cycle"
+
+
+def test_suspended_skip_and_blocking():
+    graph = graph_of(ks("ok-paused", suspend=True), ks("uses-ok", deps=["ok-paused"]),
+                     ks("bad-paused", suspend=True, ready="False", reason="BuildFailed", message="x"),
+                     ks("uses-bad", deps=["bad-paused"]), ks("third", deps=["uses-bad"]))
+    p = plan(graph, select(graph), sources=False)
+    assert [s.ref for s in p.steps] == [K("uses-ok")]
+    results = {e.ref.name: (e.result, e.message) for e in p.excluded}
+    assert results["ok-paused"] == (SUSPENDED, "resource is suspended")
+    assert results["bad-paused"][0] == SUSPENDED
+    assert results["uses-bad"] == (SKIPPED, "dependency Kustomization/flux-system/bad-paused is suspended and not ready")
+    assert results["third"] == (SKIPPED, "dependency Kustomization/flux-system/uses-bad is skipped")
+
+
+def test_missing_dependency_skips_with_the_wrong_kind_hint():
+    graph = graph_of(hr("redis", ns="flux-system"), ks("apps", deps=["redis"]))
+    p = plan(graph, select(graph), sources=False)
+    skipped = {e.ref.name: e.message for e in p.excluded}
+    assert skipped["apps"] == ("dependency Kustomization/flux-system/redis does not exist "
+                               "(there is a HelmRelease of that name)")
+
+
+def test_dry_run_text():
+    graph = diamond()
+    p = plan(graph, select(graph))
+    text = render_plan(p, lambda step: f"do {step.ref.name}")
+    assert text.splitlines()[0] == "Plan: 4 objects in 3 waves, 1 source refreshed first."
+    assert "  Kustomization/flux-system/apps after flux-system/cache, flux-system/db\n    $ do apps" in text
+
+
+# --------------------------------------------------------------------------- judging
+
+def test_judge_waits_for_the_request_then_reads_ready():
+    obj = parse_object(ks("apps"))
+    step = Step(K("apps"))
+    assert judge(step, obj, requested="t1").state == "pending"
+    handled = parse_object({**ks("apps"), "status": {**ks("apps")["status"], "lastHandledReconcileAt": "t1"}})
+    assert judge(step, handled, requested="t1") == Observation(READY, f"applied revision {REV}")
+    waiting = parse_object(ks("apps", deps=["infra"], ready="False"))
+    assert judge(step, waiting).state == WAITING
+    failed = parse_object(ks("apps", ready="False", reason="BuildFailed", message="kustomize build failed"))
+    assert judge(step, failed) == Observation(FAILED, "kustomize build failed")
+    stale = parse_object(ks("apps", generation=2, observed=1))
+    assert judge(step, stale).state == PROGRESSING
+
+
+def test_judge_revision_rule():
+    step = Step(K("infra"), (), GIT, check_revision=True)
+    behind = parse_object(ks("infra", revision="main@sha1:" + "0" * 40))
+    assert judge(step, behind, source_obj=parse_object(gitrepo())).state == PROGRESSING
+    assert judge(step, parse_object(ks("infra")), source_obj=parse_object(gitrepo())).state == READY
+
+
+# --------------------------------------------------------------------------- the scheduler
+
+class SimBackend(Backend):
+    """Each step takes durations[name] simulated seconds; outcome per name; a fake clock."""
+
+    def __init__(self, durations, outcomes=None, interrupt_at=None):
+        self.now = 0.0
+        self.durations = durations
+        self.outcomes = outcomes or {}
+        self.started = {}
+        self.interrupt_at = interrupt_at
+        self.closed = None
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+        if self.interrupt_at is not None and self.now >= self.interrupt_at:
+            raise KeyboardInterrupt
+
+    def start(self, step, timeout):
+        self.started[step.ref.name] = self.now
+
+    def poll(self, steps):
+        seen = {}
+        for step in steps:
+            name = step.ref.name
+            if self.now - self.started[name] >= self.durations.get(name, 1.0):
+                outcome = self.outcomes.get(name, READY)
+                if outcome != "never":
+                    seen[step.ref] = Observation(outcome, f"{name} {outcome}")
+            else:
+                seen[step.ref] = Observation(PROGRESSING, "reconciling")
+        return seen
+
+    def close(self, interrupted=False):
+        self.closed = interrupted
+
+
+def run(graph, backend, **options):
+    p = plan(graph, select(graph), sources=options.pop("sources", False))
+    events = []
+    outcome = execute(p, backend, clock=backend.clock, sleep=backend.sleep, on_event=events.append,
+                      poll_interval=0.25, **options)
+    return outcome, events
+
+
+def test_no_barrier_and_critical_path():
+    graph = graph_of(ks("slow"), ks("fast"), ks("after-fast", deps=["fast"]))
+    sim = SimBackend({"slow": 5.0, "fast": 1.0, "after-fast": 1.0})
+    outcome, _ = run(graph, sim)
+    assert sim.started["after-fast"] == pytest.approx(1.0)
+    assert outcome.ok and outcome.total == pytest.approx(5.0)
+    assert outcome.critical_path == pytest.approx(5.0)
+
+
+def test_parallel_bound_and_priority_to_the_longest_chain():
+    graph = graph_of(ks("a"), ks("b"), ks("c"), ks("chain1"), ks("chain2", deps=["chain1"]),
+                     ks("chain3", deps=["chain2"]))
+    sim = SimBackend({})
+    run(graph, sim, parallel=1)
+    assert min(sim.started, key=sim.started.get) == "chain1"
+    starts = sorted(sim.started.values())
+    assert all(b - a >= 1.0 - 1e-9 for a, b in zip(starts, starts[1:]))
+
+
+def test_failure_skips_dependents_only():
+    graph = diamond()
+    sim = SimBackend({}, outcomes={"cache": FAILED})
+    outcome, events = run(graph, sim)
+    results = {r.ref.name: (r.result, r.message) for r in outcome.results}
+    assert results["apps"] == (SKIPPED, "dependency Kustomization/flux-system/cache failed")
+    assert results["db"][0] == READY
+    assert "apps" not in sim.started
+    assert not outcome.ok
+    assert [e.kind for e in events if e.ref == K("apps")] == ["skipped"]
+
+
+def test_fail_fast():
+    graph = graph_of(ks("bad"), ks("x1"), ks("x2"), ks("x3"))
+    sim = SimBackend({"bad": 0.5}, outcomes={"bad": FAILED})
+    outcome, _ = run(graph, sim, parallel=1, fail_fast=True)
+    results = {r.ref.name: r.result for r in outcome.results}
+    assert results["bad"] == FAILED
+    assert list(results.values()).count(SKIPPED) == 3
+
+
+def test_timeout():
+    graph = graph_of(ks("stuck"), ks("after", deps=["stuck"]))
+    sim = SimBackend({}, outcomes={"stuck": "never"})
+    outcome, _ = run(graph, sim, timeout=3.0)
+    results = {r.ref.name: (r.result, r.message) for r in outcome.results}
+    assert results["stuck"] == (FAILED, "timed out after 3.0s (reconciling)")
+    assert results["after"][0] == SKIPPED
+
+
+def test_ctrl_c_reports_in_flight_and_stops():
+    graph = graph_of(ks("a"), ks("b", deps=["a"]))
+    sim = SimBackend({"a": 10.0}, interrupt_at=2.0)
+    outcome, events = run(graph, sim)
+    results = {r.ref.name: r.result for r in outcome.results}
+    assert outcome.interrupted and results == {"a": INTERRUPTED, "b": SKIPPED}
+    assert sim.closed is True
+    assert render_event(events[-1]).endswith("Kustomization/flux-system/a interrupted after 2.0s")
+
+
+def test_summary_text():
+    graph = diamond()
+    sim = SimBackend({"flux-system": 0.5, "infra": 1.0, "cache": 2.0, "db": 1.0, "apps": 1.0})
+    outcome, events = run(graph, sim, sources=True)
+    text = render_summary(outcome)
+    assert text.splitlines()[0].split() == ["OBJECT", "RESULT", "DURATION", "MESSAGE"]
+    assert text.rstrip().endswith("5 ready; total 4.5s, critical path 4.5s (1.00×)")
+    assert render_event(events[0]) == "[   0ms] ► refreshing source GitRepository/flux-system/flux-system"
+
+
+def test_critical_path_helper():
+    a, b, c = Step(K("a")), Step(K("b"), (K("a"),)), Step(K("c"))
+    assert critical_path([a, b, c], {K("a"): 1.0, K("b"): 2.0, K("c"): 2.5}) == 3.0
