@@ -5,6 +5,7 @@ dependency). Roots of the rollout are the nodes with no outgoing edge. A depends
 target that does not exist is an explicit node whose object is None (missing)."""
 
 import difflib
+import itertools
 from dataclasses import dataclass
 
 import networkx as nx
@@ -13,6 +14,9 @@ from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.model import (HELMRELEASE, KIND_ALIASES, KUSTOMIZATION, SOURCE_KINDS,
                                     WORKLOAD_KINDS, ObjectRef)
 from kubectl_depgraph.status import classify
+
+
+MAX_CYCLES = 100
 
 
 @dataclass(frozen=True)
@@ -149,10 +153,13 @@ class DepGraph:
         return cand if self._g.nodes.get(cand, {}).get("obj") is not None else None
 
     def cycles(self):
-        """Each elementary cycle once, as a list starting at its smallest node, sorted."""
+        """Each elementary cycle once, as a list starting at its smallest node, sorted.
+
+        Bounded: a dense knot of mutual dependencies has exponentially many cycles, so at
+        most MAX_CYCLES are listed (in_or_behind_cycle stays exact)."""
         if self._cycles is None:   # the graph never changes after construction
             result = []
-            for cycle in nx.simple_cycles(self._g):
+            for cycle in itertools.islice(nx.simple_cycles(self._g), MAX_CYCLES):
                 start = cycle.index(min(cycle))
                 result.append(cycle[start:] + cycle[:start])
             self._cycles = sorted(result)
@@ -160,7 +167,10 @@ class DepGraph:
 
     def in_or_behind_cycle(self):
         """Nodes on a cycle, and everything that depends on one: they can never become ready."""
-        on_cycle = {r for c in self.cycles() for r in c}
+        on_cycle = set()
+        for component in nx.strongly_connected_components(self._g):
+            if len(component) > 1 or self._g.has_edge(*(next(iter(component)),) * 2):
+                on_cycle |= component
         return on_cycle | self.downstream(on_cycle)
 
     def depth(self):

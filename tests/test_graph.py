@@ -99,3 +99,10 @@ def test_resolve_unknown_suggests_nearest_names():
 def test_resolve_rejects_malformed_names(text):
     with pytest.raises(UsageError):
         graph_of(*chain()).resolve(text)
+
+
+def test_a_dense_knot_of_mutual_dependencies_stays_bounded():
+    names = [f"k{i}" for i in range(12)]
+    g = graph_of(*[ks(n, deps=[m for m in names if m != n]) for n in names])  # ~10^8 cycles
+    assert len(g.cycles()) == 100
+    assert g.in_or_behind_cycle() == {K(n) for n in names}
