@@ -335,6 +335,13 @@ def _findings(graph, obj, links):
     if ready.status == "True":
         if not generation_observed(obj):
             out.append(_stale(obj))
+        src = graph.sources.get(obj.source) if obj.source else None
+        if obj.ref.kind == KUSTOMIZATION and src is not None and src.artifact_revision \
+                and obj.last_applied_revision and obj.last_applied_revision != src.artifact_revision:
+            out.append(Finding("RevisionBehind", "behind its source",
+                               f"applied {obj.last_applied_revision}, the source has "
+                               f"{src.artifact_revision}: applied at its next reconciliation",
+                               cause=False))
         return out
     reason = ready.reason
     if reason == "DependencyNotReady":
@@ -679,6 +686,8 @@ def _root_suggestions(graph, rc):
     elif ref.kind in SOURCE_KINDS:
         users = [r for r in rc.blocks if r.kind in WORKLOAD_KINDS and ref in
                  (graph.obj(r).source, graph.obj(r).chart)]
+        # `--dependents` of a user already covers the users that depend on it.
+        users = [u for u in users if not graph.upstream([u]) & set(users)]
         for user in users:
             out.append(Suggestion(f"once {ref.short} is fixed, roll out {user.short} and what "
                                   "waits for it, in order",

@@ -76,6 +76,6 @@ def _evidence(inventory, refs):
         return (fetched.events if fetched.note is None else None), \
             ([fetched.note] if fetched.note else [])
     if inventory.events is None:
-        return None, ["the snapshot holds no Events: evidence from events omitted "
-                      "(add them with: kubectl get events -A -o yaml >> snapshot.yaml)"]
+        return None, ["the snapshot holds no Events: evidence from events omitted (save them with "
+                      "kubectl get events -A -o yaml > events.yaml and add -f events.yaml)"]
     return inventory.events, []
