@@ -18,6 +18,10 @@ READ_KINDS = tuple(GROUPS)   # workloads first, then sources
 _NO_TYPE = re.compile(r'(?:doesn\'t have a resource type|no matches for kind) "([^"]+)"')
 _FORBIDDEN = re.compile(r'Error from server \(Forbidden\): (\S+) is forbidden: .*?'
                         r'(?:in the namespace "([^"]+)"|at the cluster scope)')
+# kubectl's own log lines (klog: I/W/E + MMDD) and server warnings are not errors.
+_NOISE = re.compile(r"^(?:[IWEF]\d{4} |Warning: )")
+# Without --request-timeout, kubectl waits forever on a hung server: bound the process.
+DEFAULT_PROCESS_TIMEOUT = 120.0
 
 
 @dataclass
@@ -69,22 +73,33 @@ class Kubectl:
             return runner.run(self.argv(*args), ok_codes=ok_codes, stdin=stdin,
                               timeout=self._process_timeout())
         except CommandNotFound as exc:
+            if runner.which(self.opts.kubectl):   # there, but exec failed
+                detail = exc.message.split(": ", 1)[-1]
+                raise CommandNotFound(
+                    f"cannot run kubectl {self.opts.kubectl!r}: {detail}",
+                    hint="point --kubectl / $KUBECTL at a kubectl binary built for this machine") \
+                    from exc
+            why = runner.why_not_runnable(self.opts.kubectl)
             raise CommandNotFound(
                 f"kubectl not found: {self.opts.kubectl!r} is not an executable on PATH",
-                hint="install kubectl, or point --kubectl / $KUBECTL at it") from exc
+                hint=(f"{self.opts.kubectl} {why}; " if os.sep in self.opts.kubectl else "") +
+                "install kubectl, or point --kubectl / $KUBECTL at it") from exc
         except CommandTimeout as exc:
-            raise ClusterError(f"kubectl did not answer: {exc.message}",
-                               hint="check the cluster is reachable; --request-timeout bounds each request") from exc
+            raise ClusterError(f"kubectl did not answer within {exc.message.rsplit(' ', 1)[-1]}: "
+                               "the API server accepts connections but does not respond",
+                               hint="check the cluster's health; --request-timeout bounds each "
+                                    "request (e.g. --request-timeout 10s)") from exc
         except CommandFailed as exc:
             raise cluster_error(exc) from exc
 
     def _process_timeout(self):
         # A hung server must never hang us: bound the whole process too.
         text = self.opts.request_timeout
-        if not text or text in ("0", "0s"):
-            return 300
-        seconds = parse_duration(text)
-        return max(5.0, seconds * 3 + 5) if seconds else 300
+        seconds = parse_duration(text) if text else None
+        if not seconds:   # unset, "0" (kubectl: no timeout) or unparseable (kubectl refuses it)
+            return DEFAULT_PROCESS_TIMEOUT
+        # kubectl makes a few requests per call (discovery, then the lists)
+        return max(5.0, seconds * 3 + 5)
 
     # --- reads --------------------------------------------------------------------
     def current_namespace(self):
@@ -95,18 +110,17 @@ class Kubectl:
         """`kubectl get r1,r2 -o json` across all namespaces (or one); returns (items, stderr)."""
         scope = ["-n", namespace] if namespace else ["-A"]
         res = self.run("get", ",".join(resources), *scope, "-o", "json", ok_codes=(0, 1))
+        if res.returncode != 0 and not _only_explained_errors(res.stderr):
+            # Any other failure (401, 500, garbage, timeout) fails the whole read, even when
+            # kubectl printed the kinds it did get: a graph silently missing a kind misleads.
+            raise cluster_error(CommandFailed("kubectl get failed", res.argv, res.returncode, res.stderr))
         items = []
         if res.stdout.strip():
-            try:
-                doc = json.loads(res.stdout)
-            except ValueError:
-                raise ClusterError("kubectl printed something that is not JSON for 'get -o json'",
-                                   hint="the API server may be returning garbage; retry with --debug") from None
+            doc = _json(res.stdout, "get -o json")
             items = doc.get("items", [doc]) if isinstance(doc, dict) else []
-        if res.returncode != 0 and not items and not _FORBIDDEN.search(res.stderr) \
-                and not _NO_TYPE.search(res.stderr):
-            raise cluster_error(CommandFailed("kubectl get failed", res.argv, res.returncode, res.stderr))
-        return items, res.stderr
+            if not isinstance(items, list):
+                items = []
+        return [i for i in items if isinstance(i, dict)], res.stderr
 
     def flux_objects(self):
         """Every Flux Kustomization, HelmRelease and source the user may read."""
@@ -177,22 +191,28 @@ class Kubectl:
             args += ["--field-selector", field_selector]
         res = self.run(*args, ok_codes=(0, 1))
         if res.returncode != 0:
-            first = next((line for line in res.stderr.splitlines() if line.strip()), "")
-            return [], f"events not read: {first.strip()}"
+            lines = _error_lines(res.stderr)
+            return [], f"events not read: {lines[-1] if lines else f'kubectl exit {res.returncode}'}"
         try:
-            return json.loads(res.stdout).get("items", []), None
+            doc = json.loads(res.stdout)
         except ValueError:
             return [], "events not read: kubectl printed no JSON"
+        items = doc.get("items") if isinstance(doc, dict) else None
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else [], None
 
     def get_object(self, ref):
         """The object as a dict, or None when it does not exist."""
         res = self.run("get", "-n", ref.namespace, f"{resource_name(ref.kind)}/{ref.name}", "-o", "json",
                        ok_codes=(0, 1))
         if res.returncode != 0:
-            if "NotFound" in res.stderr:
+            if "(NotFound)" in res.stderr or "NotFound" in res.stderr:
                 return None
             raise cluster_error(CommandFailed("kubectl get failed", res.argv, res.returncode, res.stderr))
-        return json.loads(res.stdout)
+        doc = _json(res.stdout, "get -o json")
+        if not isinstance(doc, dict):
+            raise ClusterError(f"kubectl get {ref} printed JSON that is not an object",
+                               hint="the API server may be returning garbage; retry with --debug")
+        return doc
 
     # --- writes (reconcile only) ---------------------------------------------------
     def annotate_argv(self, ref, value):
@@ -203,6 +223,28 @@ class Kubectl:
         """Set reconcile.fluxcd.io/requestedAt=value: the protocol `flux reconcile` uses."""
         argv = self.annotate_argv(ref, value)
         return self.run(*argv[1:])
+
+
+def _json(text, what):
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise ClusterError(f"kubectl printed something that is not JSON for '{what}'",
+                           hint="the API server (or a proxy in front of it) answers garbage; "
+                                "retry with --debug") from None
+
+
+def _error_lines(stderr):
+    """kubectl's error lines, without its klog chatter and the server's warnings."""
+    return [line.strip() for line in (stderr or "").splitlines()
+            if line.strip() and not _NOISE.match(line.strip())]
+
+
+def _only_explained_errors(stderr):
+    """True when every error line is a per-kind refusal we handle: a kind the server does
+    not serve (Flux partly installed) or a Forbidden list (RBAC fallback)."""
+    lines = _error_lines(stderr)
+    return bool(lines) and all(_FORBIDDEN.search(line) or _NO_TYPE.search(line) for line in lines)
 
 
 def parse_duration(text):
@@ -217,32 +259,46 @@ def parse_duration(text):
     return sum(float(n) * scale[u] for n, u in parts)
 
 
+# First match wins: the specific before the generic.
 _HINTS = [
     (re.compile(r"context was not found|no context exists with the name", re.I),
      "the context does not exist", "list contexts with: kubectl config get-contexts"),
+    (re.compile(r"error loading config file|stat .*: no such file or directory|"
+                r"invalid configuration|no configuration has been provided|"
+                r"The connection to the server localhost:8080", re.I),
+     "kubectl has no usable kubeconfig", "set KUBECONFIG or pass --kubeconfig"),
     (re.compile(r"Unauthorized|You must be logged in|provide credentials", re.I),
      "the cluster rejected your credentials (Unauthorized)", "refresh your credentials and retry"),
-    (re.compile(r"connection refused|no such host|dial tcp|i/o timeout|connect: ", re.I),
+    (re.compile(r"serializer for \S+ doesn't exist|unable to decode|invalid character .* looking for|"
+                r"the server could not find the requested resource", re.I),
+     "the API server answered something that is not a Kubernetes API response",
+     "check the server URL of the context; a proxy or load balancer may be answering"),
+    (re.compile(r"error from a previous attempt: (?:EOF|.*connection reset)|connection reset by peer|"
+                r"unexpected EOF|: EOF$", re.I | re.M),
+     "the API server closed the connection without answering",
+     "retry; check the API server's health and any proxy in front of it"),
+    (re.compile(r"connection refused|no such host|dial tcp|i/o timeout|connect: |"
+                r"network is unreachable", re.I),
      "cannot reach the API server", "check --context/--kubeconfig and that the cluster is up"),
     (re.compile(r"Client.Timeout|context deadline exceeded|timeout awaiting|Timeout exceeded", re.I),
      "the API server did not answer in time", "raise --request-timeout, or check the cluster"),
-    (re.compile(r"invalid configuration|no configuration has been provided|"
-                r"The connection to the server localhost:8080", re.I),
-     "kubectl has no usable kubeconfig", "set KUBECONFIG or pass --kubeconfig"),
     (re.compile(r"\(Forbidden\)", re.I), "forbidden", "ask your cluster admin for read access"),
-    (re.compile(r"\(InternalError\)|status code 5\d\d|Internal error", re.I),
-     "the API server returned an internal error", "retry; check the API server's health"),
+    (re.compile(r"\((?:InternalError|ServiceUnavailable|Timeout|TooManyRequests)\)|"
+                r"status code 5\d\d|Internal error", re.I),
+     "the API server returned an error", "retry; check the API server's health"),
 ]
 
 
 def cluster_error(exc: CommandFailed):
     """Turn a failed kubectl call into a one-line ClusterError with a hint."""
-    lines = [line.strip() for line in exc.stderr.splitlines()
-             if line.strip() and not line.startswith(("I1", "W1", "E1"))]
+    stderr = runner.redact(exc.stderr or "")
+    lines = _error_lines(stderr)
     detail = lines[-1] if lines else f"exit {exc.returncode}"
     detail = re.sub(r"^error: ", "", detail)
+    if len(detail) > 300:
+        detail = detail[:297] + "..."
     for pattern, what, hint in _HINTS:
-        if pattern.search(exc.stderr):
+        if pattern.search(stderr):
             return ClusterError(f"{what}: {detail}", hint=hint)
     return ClusterError(f"kubectl failed: {detail}", hint="rerun with --debug to see the command")
 

@@ -9,6 +9,7 @@ NOT_READY = 3       # why/tree --exit-code: something is not ready
 CLUSTER = 4         # kubectl/flux missing, cluster unreachable, auth, RBAC, Flux not installed
 INPUT = 5           # unreadable or invalid --file/--path input
 INTERRUPTED = 130   # Ctrl-C
+INTERNAL = 1        # a bug: "internal error", traceback only with --debug (Python's own code)
 
 
 class DepgraphError(Exception):

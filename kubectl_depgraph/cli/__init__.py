@@ -10,7 +10,7 @@ import click
 
 from kubectl_depgraph import __version__, runner
 from kubectl_depgraph.cli.common import echo_err
-from kubectl_depgraph.errors import INTERRUPTED, USAGE, DepgraphError
+from kubectl_depgraph.errors import INTERNAL, INTERRUPTED, USAGE, DepgraphError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -34,8 +34,7 @@ from kubectl_depgraph.cli import check  # noqa: E402,F401
 def main(argv=None):
     """Entry point of the console script, bin/kubectl-depgraph and python -m."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    if debug:
-        runner.debug_log = lambda line: echo_err(f"debug: {line}")
+    runner.debug_log = (lambda line: echo_err(f"debug: {line}")) if debug else None
     try:
         code = cli.main(args=argv, prog_name="kubectl depgraph", standalone_mode=False)
     except click.exceptions.Abort:
@@ -56,4 +55,12 @@ def main(argv=None):
         code = exc.exit_code
     except BrokenPipeError:
         code = 0
+    except Exception as exc:  # a bug, or data we did not foresee: one line, never a traceback
+        if debug:
+            traceback.print_exc()
+        text = " ".join(str(exc).split())
+        echo_err(f"error: internal error: {type(exc).__name__}" + (f": {text[:200]}" if text else ""))
+        echo_err("hint: this is a bug in kubectl-depgraph; rerun with --debug and report "
+                 "the traceback")
+        code = INTERNAL
     sys.exit(code or 0)

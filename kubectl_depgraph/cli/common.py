@@ -2,6 +2,7 @@
 
 import functools
 import os
+import re
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -9,7 +10,8 @@ from datetime import datetime, timezone
 import click
 
 from kubectl_depgraph.acquire import Inputs
-from kubectl_depgraph.cluster import KubeOptions, kubectl_from_env
+from kubectl_depgraph.cluster import KubeOptions, kubectl_from_env, parse_duration
+from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.render.style import Style, parse_time
 
 
@@ -41,6 +43,7 @@ def input_options(func):
     @functools.wraps(func)
     def wrapper(files, path, namespace, all_namespaces, context, kubeconfig, request_timeout,
                 kubectl_bin, no_color, debug, **kwargs):
+        _check_request_timeout(request_timeout)
         kube = KubeOptions(kubectl=kubectl_from_env(kubectl_bin), context=context,
                            kubeconfig=kubeconfig, namespace=namespace,
                            all_namespaces=all_namespaces, request_timeout=request_timeout)
@@ -51,6 +54,16 @@ def input_options(func):
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+def _check_request_timeout(text):
+    # kubectl's rule: an integer (seconds) or a duration with a unit; "0" means none.
+    if text is None:
+        return
+    if re.fullmatch(r"\d+", text.strip()) is None and \
+            (parse_duration(text) is None or re.fullmatch(r"[\d.]+", text.strip())):
+        raise UsageError(f"invalid --request-timeout {text!r}",
+                         hint="give a duration such as 10s, 2m or 1h (0: no timeout)")
 
 
 @dataclass
