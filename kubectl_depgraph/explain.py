@@ -385,7 +385,7 @@ def _stale(obj):
                    "the controller has not reconciled the latest spec", cause=True)
 
 
-def _next_check(graph, obj, events, now):
+def _next_check(obj, events, now):
     """For a waiting object: when the controller polls its dependencies again."""
     base = ev.last_of(events, obj.ref, "DependencyNotReady")
     basis = "event"
@@ -404,7 +404,7 @@ def _next_check(graph, obj, events, now):
     return NextCheck(base, basis, at.strftime("%Y-%m-%dT%H:%M:%SZ"), in_seconds)
 
 
-def _missing_finding(graph, ref, required_by):
+def _missing_finding(graph, ref):
     other = graph.other_kind(ref)
     summary = f"{ref} does not exist"
     if other is not None:
@@ -428,7 +428,7 @@ def _step(graph, ref, depth, via, parent, events, now):
     obj = graph.obj(ref)
     if obj is None:
         step = Step(ref, depth, via, parent, State.MISSING)
-        step.findings = [_missing_finding(graph, ref, parent)]
+        step.findings = [_missing_finding(graph, ref)]
         return step
     verdict = classify(obj)
     step = Step(ref, depth, via, parent, verdict.state, verdict.reason, verdict.message, verdict.since,
@@ -447,7 +447,7 @@ def _step(graph, ref, depth, via, parent, events, now):
     step.findings = _findings(graph, obj, links)
     step.events = ev.select(events, ref)
     if verdict.state is State.WAITING:
-        step.next_check = _next_check(graph, obj, events, now)
+        step.next_check = _next_check(obj, events, now)
     return step
 
 
