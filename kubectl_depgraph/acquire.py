@@ -47,7 +47,7 @@ def load(inputs: Inputs, stdin=None):
         raise UsageError("--file and --path cannot be combined", hint="analyse one input at a time")
     if inputs.files:
         from kubectl_depgraph import manifests
-        stdin_text = (stdin or sys.stdin).read() if "-" in inputs.files else None
+        stdin_text = _read_stdin(stdin or sys.stdin, manifests) if "-" in inputs.files else None
         loaded = manifests.read_snapshot(list(inputs.files), stdin_text)
         return _inventory(loaded.documents, loaded.warnings, "snapshot " + ", ".join(inputs.files),
                           has_status=True, events=True)
@@ -65,8 +65,22 @@ def load(inputs: Inputs, stdin=None):
                      fetched.namespaces_read)
 
 
+def _read_stdin(stream, manifests):
+    """stdin as text, bounded like a file (a runaway pipe must not eat the memory)."""
+    raw = getattr(stream, "buffer", None)
+    data = (raw or stream).read(manifests.MAX_SNAPSHOT_BYTES + 1)
+    if isinstance(data, str):
+        data = data.encode("utf-8", errors="surrogateescape")
+    return manifests.decode_snapshot(data, "<stdin>")
+
+
 def _inventory(documents, warnings, description, has_status, events):
     objects, parse_warnings = parse_all((d.obj, d.origin) for d in documents)
+    if documents and not objects:
+        kinds = sorted({str(d.obj.get("kind")) for d in documents if isinstance(d.obj, dict)})
+        shown = ", ".join(kinds[:5]) + (", …" if len(kinds) > 5 else "")
+        parse_warnings.append(f"{description}: no Flux objects among {len(documents)} "
+                              f"object{'s' if len(documents) != 1 else ''} ({shown})")
     evs = [d.obj for d in documents if isinstance(d.obj, dict) and d.obj.get("kind") == "Event"] \
         if events else None
     if evs == []:

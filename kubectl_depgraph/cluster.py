@@ -285,7 +285,7 @@ _HINTS = [
     (re.compile(r"\(Forbidden\)", re.I), "forbidden", "ask your cluster admin for read access"),
     (re.compile(r"\((?:InternalError|ServiceUnavailable|Timeout|TooManyRequests)\)|"
                 r"status code 5\d\d|Internal error", re.I),
-     "the API server returned an error", "retry; check the API server's health"),
+     "the API server returned an internal error", "retry; check the API server's health"),
 ]
 
 

@@ -27,6 +27,7 @@ from kubectl_depgraph.errors import CommandNotFound, DepgraphError, InputError
 from kubectl_depgraph.model import KUSTOMIZATION, WORKLOAD_KINDS, Origin, kind_of, parse_object
 
 MAX_FILE_BYTES = 10 * 1024 * 1024      # larger files are skipped with a warning
+MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024  # a -f snapshot larger than this is refused (memory)
 MAX_EXPANDED_NODES = 100_000           # alias expansion above this is refused ("billion laughs")
 RENDER_WORKERS = 4
 RENDER_TIMEOUT = 60
@@ -220,10 +221,16 @@ def _item_lines(node, count):
     return [0] * count
 
 
+_TEMPLATE_HINT = ("this looks like a Helm or Jinja template: render it first (helm template, "
+                  "kustomize build, …) and pass the output")
+
+
 def _snapshot_documents(text, name):
     try:
         loaded = _load_nodes(text, name)
-    except InputError:
+    except InputError as exc:
+        if _TEMPLATE_MARKERS.search(text):
+            raise InputError(exc.message, hint=_TEMPLATE_HINT) from None
         if text.lstrip()[:1] not in ("{", "["):
             raise
         try:     # JSON that PyYAML rejects (e.g. "\/" escapes)
@@ -247,6 +254,20 @@ def _snapshot_documents(text, name):
     return docs
 
 
+def decode_snapshot(raw, name):
+    """Bytes of a -f input as text; InputError when too large or not UTF-8 text."""
+    if len(raw) > MAX_SNAPSHOT_BYTES:
+        raise InputError(f"{name}: larger than {MAX_SNAPSHOT_BYTES // 2**20} MB: refused",
+                         hint="save only the Flux kinds: kubectl get ks,hr,gitrepo,ocirepo,helmrepo,"
+                              "hc,bucket -A -o json > snapshot.json")
+    if b"\0" in raw[:8192]:
+        raise InputError(f"{name}: not a text file (binary)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{name}: not a text file (invalid UTF-8)") from None
+
+
 def read_snapshot(paths, stdin_text=None):
     """Documents of each -f path ('-' reads `stdin_text`), in the given order.
 
@@ -260,16 +281,12 @@ def read_snapshot(paths, stdin_text=None):
             if os.path.isdir(path):
                 raise InputError(f"{path}: is a directory", hint="use --path for a Git checkout")
             try:
-                if os.path.getsize(path) > MAX_FILE_BYTES:
-                    raise InputError(f"{path}: larger than {MAX_FILE_BYTES // 2**20} MB")
+                # Bounded read: also safe for pipes (-f <(kubectl get …)) and devices.
                 with open(path, "rb") as fh:
-                    raw = fh.read()
+                    raw = fh.read(MAX_SNAPSHOT_BYTES + 1)
             except OSError as exc:
                 raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-            try:
-                text = raw.decode("utf-8-sig")
-            except UnicodeDecodeError:
-                raise InputError(f"{path}: not a text file (invalid UTF-8)") from None
+            text = decode_snapshot(raw, path)
         docs = _snapshot_documents(text, name)
         if not docs:
             loaded.warnings.append(f"{name}: no objects")
