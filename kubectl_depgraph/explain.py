@@ -15,7 +15,7 @@ from typing import Optional
 from kubectl_depgraph import events as ev
 from kubectl_depgraph.model import (HELMCHART, HELMRELEASE, HELMREPOSITORY, KUSTOMIZATION,
                                     SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef)
-from kubectl_depgraph.render.style import parse_time
+from kubectl_depgraph.timeutil import parse_time
 from kubectl_depgraph.status import (State, classify, generation_observed, ready_for_dependents,
                                      revision_behind)
 

@@ -2,9 +2,9 @@
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from kubectl_depgraph.status import ASCII_GLYPHS, COLOURS, GLYPHS
+from kubectl_depgraph.timeutil import parse_time
 
 _ANSI = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36}
 
@@ -53,16 +53,6 @@ def short_revision(rev):
     if m:
         return f"{m.group(1)}{m.group(2)}:{m.group(3)[:8]}"
     return rev or ""
-
-
-def parse_time(text):
-    if not text:
-        return None
-    try:
-        value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def age(since, now):
