@@ -68,9 +68,10 @@ def load(inputs: Inputs, stdin=None):
 def _read_stdin(stream, manifests):
     """stdin as text, bounded like a file (a runaway pipe must not eat the memory)."""
     raw = getattr(stream, "buffer", None)
-    data = (raw or stream).read(manifests.MAX_SNAPSHOT_BYTES + 1)
-    if isinstance(data, str):
-        data = data.encode("utf-8", errors="surrogateescape")
+    if raw is not None:
+        data = manifests.read_bounded(raw, manifests.MAX_SNAPSHOT_BYTES)
+    else:   # a text stream (tests, embedding)
+        data = stream.read(manifests.MAX_SNAPSHOT_BYTES + 1).encode("utf-8", errors="surrogateescape")
     return manifests.decode_snapshot(data, "<stdin>")
 
 

@@ -254,6 +254,19 @@ def _snapshot_documents(text, name):
     return docs
 
 
+def read_bounded(stream, limit, chunk=1 << 20):
+    """At most limit + 1 bytes of a binary stream, in chunks: safe for pipes
+    (-f <(kubectl get …)) and endless devices, without allocating `limit` up front."""
+    parts, size = [], 0
+    while size <= limit:
+        data = stream.read(min(chunk, limit + 1 - size))
+        if not data:
+            break
+        parts.append(data)
+        size += len(data)
+    return b"".join(parts)
+
+
 def decode_snapshot(raw, name):
     """Bytes of a -f input as text; InputError when too large or not UTF-8 text."""
     if len(raw) > MAX_SNAPSHOT_BYTES:
@@ -281,9 +294,8 @@ def read_snapshot(paths, stdin_text=None):
             if os.path.isdir(path):
                 raise InputError(f"{path}: is a directory", hint="use --path for a Git checkout")
             try:
-                # Bounded read: also safe for pipes (-f <(kubectl get …)) and devices.
                 with open(path, "rb") as fh:
-                    raw = fh.read(MAX_SNAPSHOT_BYTES + 1)
+                    raw = read_bounded(fh, MAX_SNAPSHOT_BYTES)
             except OSError as exc:
                 raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
             text = decode_snapshot(raw, path)
