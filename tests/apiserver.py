@@ -643,6 +643,9 @@ _VERBS = ["delete", "deletecollection", "get", "list", "patch", "create", "updat
 class _Handler(BaseHTTPRequestHandler):
     api: FakeApiServer
     protocol_version = "HTTP/1.1"
+    # Go's net/http (the real API server) sets TCP_NODELAY; without it every response
+    # written as headers + body stalls ~40 ms on delayed ACKs.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args) -> None:  # silence stderr
         pass

@@ -17,6 +17,8 @@ from kubectl_depgraph.model import HELMRELEASE, KUSTOMIZATION
 from kubectl_depgraph.render.reconcile import render_event, render_live, render_plan, render_summary
 from kubectl_depgraph.render.style import Style
 
+# Between reads of the running objects: each read is one `kubectl get --raw` per kind.
+POLL_INTERVAL = 0.05
 KINDS = {"ks": KUSTOMIZATION, "kustomization": KUSTOMIZATION, "hr": HELMRELEASE,
          "helmrelease": HELMRELEASE}
 
@@ -94,7 +96,8 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
         echo_err("note: dependency cycle, not reconciled: " + " → ".join(str(r) for r in cycle + [cycle[0]]))
     progress = Progress(err_style, live=_stderr_is_tty())
     outcome = core.execute(plan, backend, parallel=parallel, timeout=seconds, fail_fast=fail_fast,
-                           clock=time.monotonic, sleep=time.sleep, on_event=progress)
+                           clock=time.monotonic, sleep=time.sleep, on_event=progress,
+                           poll_interval=POLL_INTERVAL)
     progress.clear()
     click.echo(render_summary(outcome, style=common.style), nl=False)
     if outcome.interrupted:
