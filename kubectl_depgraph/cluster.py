@@ -224,6 +224,15 @@ class Kubectl:
         argv = self.annotate_argv(ref, value)
         return self.run(*argv[1:])
 
+    # --- watches (reconcile only) ---------------------------------------------------
+    def watch_argv(self, path, resource_version=None):
+        """`kubectl get --raw 'PATH?watch=1…'`: the API server's watch as one JSON event per
+        line, resumable from `resource_version` (no discovery round trips, unlike `get -w`)."""
+        query = "watch=1&allowWatchBookmarks=true"
+        if resource_version:
+            query += f"&resourceVersion={resource_version}"
+        return self.argv("get", "--raw", f"{path}?{query}")
+
 
 def _json(text, what):
     try:
