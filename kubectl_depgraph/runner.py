@@ -7,6 +7,9 @@ import os
 import re
 import shlex
 import shutil
+import signal
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sh
@@ -84,10 +87,42 @@ def _first_line(text):
     return ""
 
 
+@contextmanager
+def _interrupt_deferred():
+    """In the main thread, Ctrl-C during a command interrupts the command, and the
+    KeyboardInterrupt is raised once it has ended. Raised at a random point inside sh, it
+    could leave a lock (logging's, sh's) held and hang the exit."""
+    if threading.current_thread() is not threading.main_thread() or \
+            signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield {}
+        return
+    state = {"hits": 0, "pid": None}
+
+    def handler(signum, frame):
+        state["hits"] += 1
+        if state["pid"]:
+            try:   # the child usually got it from the terminal too; a second ^C kills it
+                os.kill(state["pid"], signal.SIGINT if state["hits"] == 1 else signal.SIGKILL)
+            except OSError:
+                pass
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if state["hits"]:
+            raise KeyboardInterrupt
+
+
 def run(argv, stdin=None, timeout=None, ok_codes=(0,), env=None):
     """Run argv and return a Result; raise CommandNotFound/CommandFailed/CommandTimeout.
 
     `ok_codes` lists exit statuses that are returned instead of raised."""
+    with _interrupt_deferred() as state:
+        return _run(argv, stdin, timeout, ok_codes, env, state)
+
+
+def _run(argv, stdin, timeout, ok_codes, env, state):
     if isinstance(argv, (str, bytes)):
         raise TypeError("runner.run takes an argv list, never a shell string")
     argv = [str(a) for a in argv]
@@ -100,14 +135,28 @@ def run(argv, stdin=None, timeout=None, ok_codes=(0,), env=None):
         cmd = sh.Command(path)
     except sh.CommandNotFound:
         raise CommandNotFound(f"{argv[0]}: {why_not_runnable(argv[0])}") from None
+    # _bg: we wait ourselves, so that Ctrl-C can cancel sh's timeout timer (a non-daemon
+    # thread that would otherwise keep the interpreter alive until the timeout).
     kwargs = dict(_return_cmd=True, _ok_code=list(ok_codes), _in=stdin,
-                  _decode_errors="replace")
+                  _decode_errors="replace", _bg=True, _bg_exc=False)
     if timeout is not None:
         kwargs["_timeout"] = timeout
     if env is not None:
         kwargs["_env"] = env
     try:
-        proc = cmd(*argv[1:], **kwargs)
+        # SIGINT stays blocked from fork to exec: sh runs Python in the forked child, where
+        # a KeyboardInterrupt escapes sh's `except Exception` and leaves a stray process.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            proc = cmd(*argv[1:], _preexec_fn=_child_sigint_default, **kwargs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        state["pid"] = proc.pid
+        try:
+            proc.wait()
+        except KeyboardInterrupt:
+            _abandon(proc)
+            raise
     except sh.ErrorReturnCode as exc:
         stderr = redact(_decode(exc.stderr))
         if debug_log:
@@ -131,6 +180,23 @@ def run(argv, stdin=None, timeout=None, ok_codes=(0,), env=None):
     if debug_log and stderr.strip():
         debug_log(f"exit {proc.exit_code}: {_first_line(stderr)}")
     return Result(tuple(argv), _decode(proc.stdout), stderr, proc.exit_code)
+
+
+def _child_sigint_default():
+    # In the child, just before exec: Ctrl-C kills it (no Python handler), then unblock.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _abandon(proc):
+    """Interrupted: stop the child and sh's timeout timer, so nothing outlives us."""
+    timer = getattr(getattr(proc, "process", None), "_timeout_timer", None)
+    if timer is not None:
+        timer.cancel()
+    try:
+        proc.kill()
+    except Exception:  # already gone
+        pass
 
 
 def _exec_error(text):
