@@ -308,6 +308,8 @@ def cluster_error(exc: CommandFailed):
         detail = detail[:297] + "..."
     for pattern, what, hint in _HINTS:
         if pattern.search(stderr):
+            # `what` already says what kind of refusal it is: keep the server's own words
+            detail = re.sub(r"^Error from server \(\w+\): ", "", detail)
             return ClusterError(f"{what}: {detail}", hint=hint)
     return ClusterError(f"kubectl failed: {detail}", hint="rerun with --debug to see the command")
 

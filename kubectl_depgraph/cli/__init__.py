@@ -3,14 +3,30 @@
 This is the only place that prints and the only place that turns a DepgraphError
 into a message and an exit code (main)."""
 
+import os
+import signal
 import sys
-import traceback
 
-import click
 
-from kubectl_depgraph import __version__, runner
-from kubectl_depgraph.cli.common import echo_err
-from kubectl_depgraph.errors import INTERNAL, INTERRUPTED, USAGE, DepgraphError
+def _interrupted_while_starting(signum, frame):
+    # Ctrl-C while the imports below run (a few hundred ms): no traceback either.
+    os.write(2, b"interrupted\n")
+    os._exit(130)
+
+
+# Only when started as the program (console script, bin/ launcher, python -m), never when
+# imported as a library or by tests; main() puts Python's own handler back.
+if os.path.basename(sys.argv[0] if sys.argv else "") == "kubectl-depgraph" or \
+        (sys.argv and sys.argv[0].endswith(os.path.join("kubectl_depgraph", "__main__.py"))):
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
+
+import traceback  # noqa: E402
+
+import click  # noqa: E402
+
+from kubectl_depgraph import __version__, runner  # noqa: E402
+from kubectl_depgraph.cli.common import echo_err  # noqa: E402
+from kubectl_depgraph.errors import INTERNAL, INTERRUPTED, USAGE, DepgraphError  # noqa: E402
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -33,6 +49,8 @@ from kubectl_depgraph.cli import check  # noqa: E402,F401
 
 def main(argv=None):
     """Entry point of the console script, bin/kubectl-depgraph and python -m."""
+    if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     runner.debug_log = (lambda line: echo_err(f"debug: {line}")) if debug else None
     try:
