@@ -3,6 +3,7 @@
 Every command is an argv list (never a shell string). Failures become our errors,
 naming the exact command, its exit status and its stderr."""
 
+import atexit
 import os
 import re
 import shlex
@@ -209,3 +210,113 @@ def _decode(data):
     if isinstance(data, bytes):
         return data.decode("utf-8", errors="replace")
     return data or ""
+
+
+# --------------------------------------------------------------------------- long-lived commands
+
+_streams = set()        # running Streams, stopped at interpreter exit whatever happened
+_streams_lock = threading.Lock()
+
+
+class Stream:
+    """A running long-lived command (e.g. a watch): stdout goes line by line to a callback.
+
+    stop() ends it (SIGTERM, then SIGKILL) and is safe to call twice; exit_code and stderr
+    are there once it has ended. Every Stream is also stopped at interpreter exit."""
+
+    STOP_GRACE = 2.0
+
+    def __init__(self, argv, on_line, on_exit=None, env=None):
+        self.argv = tuple(argv)
+        self.stderr = ""
+        self.exit_code = None
+        self._on_line = on_line
+        self._on_exit = on_exit
+        self._ended = threading.Event()
+        self._err = []
+        path = which(argv[0])
+        if path is None:
+            raise CommandNotFound(f"{argv[0]}: {why_not_runnable(argv[0])}")
+        kwargs = dict(_bg=True, _bg_exc=False, _out=self._line, _err=self._err_line,
+                      _tty_out=False, _decode_errors="replace", _done=self._done,
+                      _ok_code=list(range(256)))
+        if env is not None:
+            kwargs["_env"] = env
+        with _streams_lock:
+            _streams.add(self)
+        try:
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})   # as in _run
+            try:
+                self._proc = sh.Command(path)(*argv[1:], _preexec_fn=_child_sigint_default, **kwargs)
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        except (sh.ForkException, sh.CommandNotFound, OSError) as exc:
+            with _streams_lock:
+                _streams.discard(self)
+            detail = _exec_error(str(exc)) if isinstance(exc, sh.ForkException) else "cannot run"
+            raise CommandNotFound(f"{argv[0]}: {detail}") from None
+
+    @property
+    def pid(self):
+        return self._proc.pid
+
+    @property
+    def running(self):
+        return not self._ended.is_set()
+
+    def _line(self, line):
+        self._on_line(line)
+
+    def _err_line(self, line):
+        if len(self._err) < 50:   # a chatty failure must not grow without bound
+            self._err.append(line)
+
+    def _done(self, cmd, success, exit_code):
+        self.exit_code = exit_code
+        self.stderr = redact("".join(self._err))
+        with _streams_lock:
+            _streams.discard(self)
+        self._ended.set()
+        if debug_log:
+            debug_log(f"stream ended (exit {exit_code}): {redact(quote(self.argv))}"
+                      + (f": {_first_line(self.stderr)}" if self.stderr.strip() else ""))
+        if self._on_exit:
+            self._on_exit(self)
+
+    def wait(self, timeout=None):
+        """True once the command has ended (and its output has been delivered)."""
+        return self._ended.wait(timeout)
+
+    def stop(self, wait=True):
+        """End the command: SIGTERM, then SIGKILL if it is still there after STOP_GRACE.
+        wait=False only sends SIGTERM (from an output callback, which must not block)."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            if self._ended.is_set():
+                return
+            try:
+                self._proc.signal(sig)
+            except (ProcessLookupError, OSError):
+                pass
+            if not wait or self._ended.wait(self.STOP_GRACE):
+                return
+
+
+def stream(argv, on_line, on_exit=None, env=None):
+    """Start argv in the background; each stdout line (str, with its newline) goes to
+    on_line(line) from a reader thread; on_exit(stream) runs once it has ended.
+
+    Returns the Stream (call stop()). Raises CommandNotFound like run()."""
+    if isinstance(argv, (str, bytes)):
+        raise TypeError("runner.stream takes an argv list, never a shell string")
+    argv = [str(a) for a in argv]
+    if debug_log:
+        debug_log("streaming: " + redact(quote(argv)))
+    return Stream(argv, on_line, on_exit, env)
+
+
+@atexit.register
+def _stop_streams():
+    with _streams_lock:
+        running = list(_streams)
+    for s in running:
+        s.stop()
