@@ -51,6 +51,11 @@ def main(argv=None):
     """Entry point of the console script, bin/kubectl-depgraph and python -m."""
     if signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    for stream in (sys.stdout, sys.stderr):
+        try:   # a name the terminal cannot encode (or a lone surrogate) must not crash us
+            stream.reconfigure(errors="replace")
+        except (AttributeError, ValueError, OSError):
+            pass
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     runner.debug_log = (lambda line: echo_err(f"debug: {line}")) if debug else None
     try:

@@ -4,6 +4,7 @@ import click
 
 from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import empty_sentence, in_view, input_options, load_graph
+from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.render import data, document, dot, mermaid, table
 from kubectl_depgraph.render.tree import render_tree
 
@@ -34,6 +35,10 @@ def tree(common, names, output, reverse, depth, sources):
       kubectl depgraph tree --path ./clusters/production"""
     inventory, graph = load_graph(common)
     starts = [graph.resolve(n) for n in names] if names else None
+    for ref in starts or ():
+        if ref not in graph:   # a source: not part of the dependsOn graph
+            raise UsageError(f"{ref.short} is a source; tree starts from Kustomizations and "
+                             "HelmReleases", hint="tree --sources shows the source of each object")
     if starts:
         starts = sorted(set(starts))
         reach = graph.upstream(starts) if reverse else graph.downstream(starts)
