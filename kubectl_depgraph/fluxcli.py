@@ -1,11 +1,13 @@
 """The two ways to run one reconcile: the flux CLI, or the same protocol through kubectl.
 
 Both are reconcile.Backend implementations. They own the only threads of a run (a small
-pool for the blocking subprocesses) so the scheduler in reconcile.py stays single-threaded.
-Every command is an argv list run through runner.run."""
+pool for the blocking subprocesses, one thread per watch) so the scheduler in reconcile.py
+stays single-threaded. Every command is an argv list run through runner.run, or
+runner.stream for the long-lived watches."""
 
 import json
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -156,21 +158,33 @@ class ObjectReader:
         if ref is not None:
             item = self.kubectl.get_object(ref)
             return [item] if item else []
-        path = f"/apis/{self.versions[kind]}"
-        path += f"/namespaces/{namespace}/{PLURALS[kind]}" if namespace else f"/{PLURALS[kind]}"
         try:
-            res = self.kubectl.run("get", "--raw", path)
+            return self.list(kind, namespace)[0]
         except ClusterError as exc:
             if namespace is None and "forbidden" in exc.message.lower():
                 self._per_namespace.add(kind)
                 raise ClusterError(f"listing {resource_name(kind)} cluster-wide is forbidden; "
                                    "reading per namespace from now on") from exc
             raise
+
+    def path(self, kind, namespace=None):
+        """The list URL of `kind` (cluster-wide, or in one namespace)."""
+        base = f"/apis/{self.versions[kind]}"
+        return base + (f"/namespaces/{namespace}/{PLURALS[kind]}" if namespace else f"/{PLURALS[kind]}")
+
+    def list(self, kind, namespace=None):
+        """(items, the list's resourceVersion) of `kind`."""
+        path = self.path(kind, namespace)
+        res = self.kubectl.run("get", "--raw", path)
         try:
-            return json.loads(res.stdout).get("items") or []
+            doc = json.loads(res.stdout)
         except ValueError:
+            doc = None
+        if not isinstance(doc, dict):
             raise ClusterError(f"kubectl get --raw {path} printed no JSON",
-                               hint="retry with --debug") from None
+                               hint="retry with --debug")
+        items = doc.get("items") or []
+        return [i for i in items if isinstance(i, dict)], (doc.get("metadata") or {}).get("resourceVersion")
 
 
 def versions_of(objects):
@@ -182,28 +196,291 @@ def versions_of(objects):
     return versions
 
 
+# --------------------------------------------------------------------------- watching objects
+
+def _debug(line):
+    if runner.debug_log:
+        runner.debug_log(line)
+
+
+class JsonStream:
+    """Decodes concatenated JSON documents fed in arbitrary pieces: the one-event-per-line
+    stream of a --raw watch, or kubectl's pretty-printed objects one after the other."""
+
+    LIMIT = 16 << 20   # an unfinished document this large is not one
+
+    def __init__(self):
+        self._buf = ""
+        self._decoder = json.JSONDecoder()
+
+    def feed(self, text):
+        """The documents completed by `text`; ValueError when the stream is not JSON."""
+        buf = self._buf + text
+        docs = []
+        while True:
+            buf = buf.lstrip()
+            if not buf:
+                break
+            try:
+                doc, end = self._decoder.raw_decode(buf)
+            except ValueError:
+                if buf[0] not in "{[" or len(buf) > self.LIMIT:
+                    self._buf = ""
+                    raise ValueError(f"not JSON: {buf[:60]!r}") from None
+                break
+            docs.append(doc)
+            buf = buf[end:]
+        self._buf = buf
+        return docs
+
+
+class KindWatch:
+    """The objects of one kind, kept current by one long-lived `kubectl get --raw
+    '…?watch=1'` process (the informer pattern: list, then watch from the list's
+    resourceVersion; a watch that ends is resumed from the last version seen, and
+    relisted after 410 Gone).
+
+    It gives up after FAILURES watches in a row that end within a second without an
+    event, or at once on a refusal that will not change (RBAC, no watch verb, old
+    kubectl): `failed` says why, and readers list instead."""
+
+    FAILURES = 3
+    _PERMANENT = re.compile(r"forbidden|methodnotallowed|method not allowed|notfound|not found|"
+                            r"unknown flag|unknown command|unknown shorthand", re.I)
+
+    def __init__(self, kind, reader, kubectl, on_change):
+        self.kind = kind
+        self.reader = reader
+        self.kubectl = kubectl
+        self.on_change = on_change
+        self.failed = None            # why the watch was given up
+        self._synced = False          # a list has been read and a watch follows it
+        self._objects = {}
+        self._rv = None
+        self._gone = False            # 410: our resourceVersion is too old, relist
+        self._abort = False           # end the current process (asked from its own output)
+        self._events = 0              # events delivered by the current process
+        self._decoder = JsonStream()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._proc = None
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"depgraph-watch-{PLURALS[kind]}")
+        self._thread.start()
+
+    @property
+    def live(self):
+        return self._synced and self.failed is None
+
+    @property
+    def starting(self):
+        return not self._synced and self.failed is None
+
+    def get(self, ref):
+        with self._lock:
+            return self._objects.get(ref)
+
+    def stop(self):
+        with self._lock:
+            self._stopping = True
+            proc = self._proc
+        self._wake.set()
+        if proc is not None:
+            proc.stop()
+        self._thread.join(timeout=2)
+
+    def _run(self):
+        try:
+            self._follow()
+        except DepgraphError as exc:
+            self._give_up(exc.message)
+        except Exception as exc:   # never leave the run waiting on a dead thread
+            self._give_up(f"{type(exc).__name__}: {exc}")
+
+    def _follow(self):
+        failures = 0
+        while not self._stopping:
+            if self._rv is None:
+                self._relist()
+            with self._lock:
+                if self._stopping:
+                    return
+                self._events, self._abort = 0, False
+                self._decoder = JsonStream()
+                argv = self.kubectl.watch_argv(self.reader.path(self.kind), self._rv)
+                proc = self._proc = runner.stream(argv, self._line)
+            if self._abort:   # its first lines arrived before self._proc was set
+                proc.stop(wait=False)
+            began = time.monotonic()
+            proc.wait()
+            if self._stopping or self.failed:
+                return
+            if self._gone:
+                self._gone, self._rv = False, None
+                continue
+            if self._events or time.monotonic() - began >= 1.0:
+                failures = 0   # a watch that served a while and ended: resume it
+                continue
+            failures += 1
+            why = runner.redact(_first_error(proc.stderr)) or f"kubectl exited with status {proc.exit_code}"
+            if failures >= self.FAILURES or self._PERMANENT.search(why):
+                return self._give_up(why)
+            _debug(f"watch of {PLURALS[self.kind]} ended ({why}); resuming")
+            self._wake.wait(0.2 * failures)
+
+    def _relist(self):
+        items, rv = self.reader.list(self.kind)
+        if not rv:
+            raise ClusterError("the list has no resourceVersion to watch from")
+        objects = {}
+        for item in items:
+            obj = parse_object(item)
+            if obj is not None and obj.ref.kind == self.kind:
+                objects[obj.ref] = obj
+        with self._lock:
+            self._objects, self._rv = objects, rv
+        self._synced = True
+        self.on_change()
+
+    def _give_up(self, why):
+        if self._stopping:
+            return
+        self.failed = why
+        self._synced = False
+        _debug(f"watch of {PLURALS[self.kind]} not available ({why}): reading them by listing instead")
+        self.on_change()
+
+    def _line(self, line):
+        """One line of the watch's stdout (reader thread)."""
+        try:
+            docs = self._decoder.feed(line)
+        except ValueError as exc:
+            self._give_up(f"kubectl printed something that is not a watch event ({exc})")
+            self._end_current()
+            return True   # sh: no more lines
+        for doc in docs:
+            self._apply(doc if isinstance(doc, dict) else {})
+        if docs:
+            self.on_change()
+        return None
+
+    def _end_current(self):
+        # From the process's own reader thread: signal, never wait.
+        self._abort = True
+        proc = self._proc
+        if proc is not None and proc.running:
+            proc.stop(wait=False)
+
+    def _apply(self, event):
+        etype, obj = event.get("type"), event.get("object")
+        obj = obj if isinstance(obj, dict) else {}
+        if etype == "ERROR":
+            if obj.get("code") == 410:   # compacted away: relist, then watch again
+                self._gone = True
+                self._end_current()
+            else:
+                _debug(f"watch of {PLURALS[self.kind]}: {obj.get('message') or obj}")
+            return
+        rv = (obj.get("metadata") or {}).get("resourceVersion")
+        if etype in ("ADDED", "MODIFIED", "DELETED"):
+            parsed = parse_object(obj)
+            if parsed is not None and parsed.ref.kind == self.kind:
+                with self._lock:
+                    if etype == "DELETED":
+                        self._objects.pop(parsed.ref, None)
+                    else:
+                        self._objects[parsed.ref] = parsed
+            self._events += 1
+        if rv:
+            self._rv = rv
+
+
+def _first_error(text):
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    errors = [line for line in lines if not re.match(r"^(?:[IWEF]\d{4} |Warning: )", line)]
+    return (errors or lines or [""])[-1]
+
+
+class Watches:
+    """KindWatches for the kinds a run reads, started on first use."""
+
+    def __init__(self, reader, kubectl, on_change):
+        self.reader = reader
+        self.kubectl = kubectl
+        self.on_change = on_change
+        self._by_kind = {}
+
+    def ensure(self, kind):
+        if kind not in self._by_kind and kind in self.reader.versions:
+            self._by_kind[kind] = KindWatch(kind, self.reader, self.kubectl, self.on_change)
+
+    def live(self, kind):
+        watch = self._by_kind.get(kind)
+        return watch is not None and watch.live
+
+    def read(self, refs):
+        """({ref: object or None} for refs of live watches, [refs of kinds not watched]);
+        refs of watches still starting are in neither: their list is on its way."""
+        found, rest = {}, []
+        for ref in refs:
+            watch = self._by_kind.get(ref.kind)
+            if watch is not None and watch.live:
+                found[ref] = watch.get(ref)
+            elif watch is None or not watch.starting:
+                rest.append(ref)
+        return found, rest
+
+    def stop(self):
+        for watch in self._by_kind.values():
+            watch.stop()
+
+
 # --------------------------------------------------------------------------- backends
 
 class KubectlBackend(Backend):
     """`flux reconcile`'s protocol through kubectl: annotate requestedAt with a fresh
-    RFC3339Nano value, then read until status.lastHandledReconcileAt equals it."""
+    RFC3339Nano value, then read until status.lastHandledReconcileAt equals it.
+
+    Objects are read from one watch per kind (see KindWatch), so a handled request is
+    seen within milliseconds; kinds whose watch is not available are listed on each poll."""
 
     RETRIES = 3
     # kubectl annotate sends a GET and a PATCH per object through its client-side rate
     # limiter (burst 10): 5 objects per process stay within the burst; 30 take 4 s.
     BATCH = 5
+    # Even while watching, list now and then: a watch that stalls silently (a half-open
+    # connection, a buffering proxy) must slow a run down, not stall it.
+    RESYNC = 30.0
 
-    def __init__(self, kubectl, versions, workers=8, sleep=time.sleep):
+    def __init__(self, kubectl, versions, workers=8, sleep=time.sleep, watch=True, clock=time.monotonic):
         self.kubectl = kubectl
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="depgraph-kubectl")
         self.reader = ObjectReader(kubectl, versions, self.pool)
         self.sleep = sleep
+        self.clock = clock
+        self._news = threading.Event()     # set by watch events and finished annotates
+        self.watches = Watches(self.reader, kubectl, self._news.set) if watch else None
+        self._listed = clock()
         self._requests = {}     # ref -> (value, Future of the annotate: {ref: error})
         self._batch = []        # refs started since the last poll
+        self._judged = {}       # ref -> (object, source) last judged
+
+    def prepare(self, steps):
+        # Open the watches now: their list and process start overlap the first annotates.
+        for step in steps:
+            self._ensure_watches(step)
+
+    def _ensure_watches(self, step):
+        if self.watches is not None:
+            self.watches.ensure(step.ref.kind)
+            if step.source is not None and step.check_revision:
+                self.watches.ensure(step.source.kind)
 
     def start(self, step, timeout):
+        self._ensure_watches(step)
         # Batched: steps started in the same scheduler pass share one annotate per
-        # namespace and kind (sent at the next poll); one kubectl process costs ~0.2 s.
+        # namespace and kind, sent by the poll that follows in the same pass (no waiting).
         self._batch.append(step.ref)
 
     def _flush(self):
@@ -216,6 +493,7 @@ class KubectlBackend(Backend):
         for refs in chunks:
             value = request_value()
             future = self.pool.submit(self._annotate, refs, value)
+            future.add_done_callback(lambda _: self._news.set())
             for ref in refs:
                 self._requests[ref] = (value, future)
 
@@ -255,6 +533,10 @@ class KubectlBackend(Backend):
         for step in steps:
             value, future = self._requests[step.ref]
             if not future.done():
+                # kubectl exits some 50 ms after its PATCH; a watched object showing our
+                # value as handled needs no wait for that (the value is unique).
+                if self.watches is not None and self.watches.live(step.ref.kind):
+                    handled.append(step)
                 continue
             exc = future.exception()
             error = (exc.message if isinstance(exc, DepgraphError) else str(exc)) if exc is not None \
@@ -264,14 +546,41 @@ class KubectlBackend(Backend):
                 continue
             handled.append(step)
         if handled:
-            objects = self.reader.read(_refs_to_read(handled))
+            objects = self._read(_refs_to_read(handled))
             for step in handled:
-                src = objects.get(step.source) if step.source and step.check_revision else None
+                needs_source = step.source is not None and step.check_revision
+                if step.ref not in objects or (needs_source and step.source not in objects):
+                    continue   # its watch is starting
+                src = objects.get(step.source) if needs_source else None
+                # Each watch event wakes a poll: judge only what changed (same verdict else).
+                last = self._judged.get(step.ref)
+                if last is not None and last[0] is objects[step.ref] and last[1] is src:
+                    continue
+                self._judged[step.ref] = (objects[step.ref], src)
                 seen[step.ref] = judge(step, objects[step.ref], self._requests[step.ref][0], src)
         return seen
 
+    def _read(self, refs):
+        found, rest = self.watches.read(refs) if self.watches is not None else ({}, list(refs))
+        if self.clock() - self._listed >= self.RESYNC:
+            rest = list(refs)
+        if rest:
+            self._listed = self.clock()
+            found.update(self.reader.read(rest))
+        return found
+
+    def wait(self, timeout):
+        # Wake on the first watch event or finished annotate instead of sleeping it out.
+        self._news.wait(timeout)
+        self._news.clear()
+        return True
+
     def close(self, interrupted=False):
-        self.pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
+        try:
+            if self.watches is not None:
+                self.watches.stop()
+        finally:
+            self.pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
 
 
 class FluxBackend(Backend):

@@ -311,6 +311,10 @@ class Outcome:
 class Backend:
     """The I/O a run needs; see fluxcli for the real ones and the tests for fakes."""
 
+    def prepare(self, steps):
+        """Called once before the first start with every step of the plan (e.g. to open
+        watches before they are needed)."""
+
     def start(self, step, timeout):
         """Request the reconcile of `step` (may return before it is handled)."""
         raise NotImplementedError
@@ -319,8 +323,14 @@ class Backend:
         """{ref: Observation} for the running `steps` (missing ref: nothing new)."""
         raise NotImplementedError
 
+    def wait(self, timeout):
+        """Block up to `timeout` s or until there is news to poll; False: did not wait
+        (the executor sleeps instead)."""
+        return False
+
     def close(self, interrupted=False):
-        """Release resources (threads); do not wait for work in flight when interrupted."""
+        """Release resources (threads, processes); do not wait for work in flight when
+        interrupted."""
 
 
 def critical_path(steps, durations):
@@ -428,6 +438,7 @@ class Executor:
         self._t0 = self.clock()
         interrupted = False
         try:
+            self.backend.prepare(self.plan.steps)
             self._loop()
         except KeyboardInterrupt:
             interrupted = True
@@ -448,16 +459,21 @@ class Executor:
         return Outcome(results, total, critical_path(self.plan.steps, durations), interrupted)
 
     def _loop(self):
+        changed = True
         while True:
-            if self._stopping is None:
+            # Only a finished step frees a slot or makes others eligible.
+            if changed and self._stopping is None:
                 free = self.parallel - len(self._running())
-                for ref in self._eligible()[:max(free, 0)]:
+                started = self._eligible()[:max(free, 0)]
+                for ref in started:
                     self._start(ref)
+                if any(self._state[ref] != "running" for ref in started):
+                    continue   # failed at once: its slot is free again
             running = self._running()
             if not running:
                 return
             changed = self._observe(running)
-            if not changed:
+            if not changed and not self.backend.wait(self.poll_interval):
                 self.sleep(self.poll_interval)
 
     def _start(self, ref):

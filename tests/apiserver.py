@@ -2,7 +2,8 @@
 
 Stdlib only.  It serves legacy and aggregated discovery, list/get/patch of a fixed
 resource table (core Namespaces and Events, Flux CRDs), paging, field/label
-selectors, simulated RBAC denials and faults, and records every request.  A
+selectors, watches (`?watch=1`, chunked JSON events resumable from a resourceVersion),
+simulated RBAC denials and faults, and records every request.  A
 simulated Flux controller (`FluxController`) can react to the
 `reconcile.fluxcd.io/requestedAt` annotation the way kustomize-, helm- and
 source-controller do, so an ordered reconciler can be tested end to end.
@@ -16,6 +17,7 @@ Typical use::
 from __future__ import annotations
 
 import base64
+import collections
 import copy
 import datetime as _dt
 import heapq
@@ -383,18 +385,88 @@ def remove_condition(obj: dict, ctype: str) -> None:
 # --------------------------------------------------------------------------- the store
 
 
+@dataclass(frozen=True)
+class Change:
+    """One write, as watches see it: the object after it and the one before (None if new)."""
+
+    rv: int
+    type: str  # ADDED | MODIFIED | DELETED
+    key: tuple[str, str, str, str]
+    obj: dict
+    prev: dict | None
+
+
 class Store:
-    """Objects keyed by (group, plural, namespace or "", name).  All access under `lock`."""
+    """Objects keyed by (group, plural, namespace or "", name).  All access under `lock`.
+
+    Every write goes through save()/drop(), which give the object a new resourceVersion and
+    append a Change to `history` (what watches replay and follow); `changed` is notified."""
+
+    HISTORY = 20000
 
     def __init__(self) -> None:
         self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
         self.objects: dict[tuple[str, str, str, str], dict] = {}
         self._rv = itertools.count(1000)
         self.resource_version = "1000"
+        self.history: collections.deque[Change] = collections.deque()
+        self.compacted = 0   # changes at or below this resourceVersion are gone (410 to watch)
+        self._last: dict[tuple[str, str, str, str], dict] = {}   # snapshot as of its last Change
+        self.closed = False
 
     def next_rv(self) -> str:
         self.resource_version = str(next(self._rv))
         return self.resource_version
+
+    def save(self, key: tuple[str, str, str, str], obj: dict) -> dict:
+        """Store `obj` (new, replaced, or mutated in place) under a new resourceVersion."""
+        with self.lock:
+            etype = "MODIFIED" if key in self.objects else "ADDED"
+            obj.setdefault("metadata", {})["resourceVersion"] = self.next_rv()
+            self.objects[key] = obj
+            self._record(etype, key, obj)
+            return obj
+
+    def drop(self, key: tuple[str, str, str, str]) -> dict | None:
+        with self.lock:
+            obj = self.objects.pop(key, None)
+            if obj is not None:
+                obj["metadata"]["resourceVersion"] = self.next_rv()
+                self._record("DELETED", key, obj)
+            return obj
+
+    def _record(self, etype: str, key, obj: dict) -> None:
+        snap = copy.deepcopy(obj)
+        prev = self._last.pop(key, None) if etype == "DELETED" else self._last.get(key)
+        if etype != "DELETED":
+            self._last[key] = snap
+        if len(self.history) >= self.HISTORY:
+            self.compacted = self.history.popleft().rv
+        self.history.append(Change(int(snap["metadata"]["resourceVersion"]), etype, key, snap, prev))
+        self.changed.notify_all()
+
+    def compact(self) -> None:
+        """Forget the history (like etcd compaction): watches from older versions get 410."""
+        with self.lock:
+            self.history.clear()
+            self.compacted = int(self.resource_version)
+
+    def since(self, rv: int) -> list[Change]:
+        """Changes after `rv`, oldest first (lock held)."""
+        out = []
+        for change in reversed(self.history):
+            if change.rv <= rv:
+                break
+            out.append(change)
+        out.reverse()
+        return out
+
+    def close(self) -> None:
+        """End every watch (server stopping)."""
+        with self.lock:
+            self.closed = True
+            self.changed.notify_all()
 
     @staticmethod
     def key(rt: ResourceType, namespace: str | None, name: str) -> tuple[str, str, str, str]:
@@ -481,6 +553,7 @@ class FakeApiServer:
     def stop(self) -> None:
         if self.controller:
             self.controller.stop()
+        self.store.close()
         self._hang_release.set()
         if self._httpd:
             self._httpd.shutdown()
@@ -534,8 +607,7 @@ class FakeApiServer:
             meta.setdefault("creationTimestamp", _now_iso())
             if rt.group:
                 meta.setdefault("generation", 1)
-            meta["resourceVersion"] = self.store.next_rv()
-            self.store.objects[key] = obj
+            self.store.save(key, obj)
         return copy.deepcopy(obj)
 
     def get_object(self, kind: str, namespace: str | None, name: str) -> dict | None:
@@ -546,18 +618,17 @@ class FakeApiServer:
 
     def delete_object(self, kind: str, namespace: str | None, name: str) -> bool:
         rt = resource_for_kind(kind)
-        with self.store.lock:
-            return self.store.objects.pop(Store.key(rt, namespace, name), None) is not None
+        return self.store.drop(Store.key(rt, namespace, name)) is not None
 
     def update_status(self, kind: str, namespace: str | None, name: str,
                       fn: Callable[[dict], Any]) -> dict:
         """Call fn(obj) on the stored object under the lock (fn mutates it); bumps resourceVersion."""
         rt = resource_for_kind(kind)
         with self.store.lock:
-            obj = self.store.objects[Store.key(rt, namespace, name)]
+            key = Store.key(rt, namespace, name)
+            obj = self.store.objects[key]
             fn(obj)
-            obj["metadata"]["resourceVersion"] = self.store.next_rv()
-            return copy.deepcopy(obj)
+            return copy.deepcopy(self.store.save(key, obj))
 
     def objects(self, kind: str | None = None, namespace: str | None = None) -> list[dict]:
         with self.store.lock:
@@ -908,7 +979,7 @@ class _Handler(BaseHTTPRequestHandler):
         if api.denied(verb, rt, namespace):
             self._forbidden(verb, rt, namespace, name)
         if verb == "watch":
-            raise _HttpError(405, "MethodNotAllowed", "watch is not supported by the fake apiserver")
+            return self._watch(rt, version, namespace, query)
         if verb == "list":
             return self._list(rt, version, namespace, query)
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip()
@@ -928,7 +999,7 @@ class _Handler(BaseHTTPRequestHandler):
             if verb == "get":
                 return self._send(200, self._serve(obj, version))
             if verb == "delete":
-                del api.store.objects[key]
+                api.store.drop(key)
                 return self._send(200, self._serve(obj, version))
             if verb == "patch":
                 if ctype == "application/json-patch+json":
@@ -977,9 +1048,7 @@ class _Handler(BaseHTTPRequestHandler):
             new["metadata"]["generation"] = old["metadata"].get("generation", 1) + 1
         if dry_run:
             return new
-        new["metadata"]["resourceVersion"] = api.store.next_rv()
-        api.store.objects[Store.key(rt, old["metadata"].get("namespace"), old["metadata"]["name"])] = new
-        return new
+        return api.store.save(Store.key(rt, old["metadata"].get("namespace"), old["metadata"]["name"]), new)
 
     def _create(self, rt, version, namespace, body, query):
         if not isinstance(body, dict):
@@ -1017,6 +1086,84 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {"kind": f"{rt.kind}List",
                          "apiVersion": f"{rt.group}/{version}" if rt.group else version,
                          "metadata": meta, "items": page})
+
+    def _watch(self, rt: ResourceType, version: str, namespace: str | None, query: dict) -> None:
+        """Stream `{"type", "object"}` lines (chunked) like the API server's JSON watch.
+
+        No resourceVersion (or "0"): synthetic ADDED events for what exists, then changes.
+        A resourceVersion: every change after it (410 Gone as an ERROR event when it was
+        compacted away).  Selectors are applied to the object before and after each change,
+        so an object leaving the selection is DELETED.  Ends at timeoutSeconds."""
+        store = self.api.store
+        try:
+            fterms = parse_field_selector(query.get("fieldSelector", ""), rt)
+        except ValueError as e:
+            raise _HttpError(400, "BadRequest", str(e)) from None
+        lterms = parse_label_selector(query.get("labelSelector", ""))
+        rv_text = query.get("resourceVersion", "")
+        try:
+            position = int(rv_text) if rv_text not in ("", "0") else None
+        except ValueError:
+            raise _HttpError(400, "BadRequest", f'invalid resource version "{rv_text}"') from None
+        try:
+            timeout = float(query.get("timeoutSeconds") or 1800)
+        except ValueError:
+            raise _HttpError(400, "BadRequest", "invalid timeoutSeconds") from None
+        deadline = time.monotonic() + timeout
+
+        def selected(obj: dict | None, key) -> bool:
+            return obj is not None and key[0] == rt.group and key[1] == rt.plural \
+                and (namespace is None or key[2] == namespace) \
+                and field_selector_matches(obj, fterms) and label_selector_matches(obj, lterms)
+
+        events: list[tuple[str, dict]] = []
+        with store.lock:
+            if position is None:
+                position = int(store.resource_version)
+                events = [("ADDED", copy.deepcopy(o)) for k, o in sorted(
+                    store.objects.items(), key=lambda kv: _sort_key(kv[1])) if selected(o, k)]
+            elif position < store.compacted:
+                events = [("ERROR", status_body(410, "Expired", f"too old resource version: "
+                                                                f"{position} ({store.compacted + 1})"))]
+                deadline = 0.0
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Audit-Id", str(uuid.uuid4()))
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        self._status = 200
+        while True:
+            for etype, obj in events:
+                if etype != "ERROR":
+                    obj = self._serve(obj, version)
+                line = json.dumps({"type": etype, "object": obj}).encode() + b"\n"
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(line), line))
+            events = []
+            with store.changed:
+                while True:
+                    left = deadline - time.monotonic()
+                    changes = store.since(position)
+                    if changes or store.closed or left <= 0:
+                        break
+                    store.changed.wait(min(left, 1.0))
+                if not changes:
+                    break
+                if position < store.compacted:   # fell behind a compaction
+                    events = [("ERROR", status_body(410, "Expired", "too old resource version"))]
+                    deadline = 0.0
+                    continue
+            for change in changes:
+                position = change.rv
+                now = change.type != "DELETED" and selected(change.obj, change.key)
+                before = selected(change.prev, change.key)
+                if now:
+                    events.append(("MODIFIED" if before else "ADDED", change.obj))
+                elif before:
+                    events.append(("DELETED", change.obj))
+        self.wfile.write(b"0\r\n\r\n")
+        if store.closed:
+            self.close_connection = True
 
     @staticmethod
     def _page(items: list, query: dict, rv: str) -> tuple[list, dict]:
@@ -1266,7 +1413,7 @@ class FluxController:
                           "Fulfilling prerequisites" if kind == "HelmRelease" else
                           f"Reconciliation in progress")
             set_condition(obj, "Ready", "Unknown", "Progressing", "Reconciliation in progress")
-            obj["metadata"]["resourceVersion"] = srv.store.next_rv()
+            srv.store.save(Store.key(resource_for_kind(kind), ns, name), obj)
         self._at(beh.delay or 0, lambda: self._finish(kind, ns, name, h))
 
     def _finish(self, kind: str, ns: str, name: str, h: Handling) -> None:
@@ -1299,7 +1446,7 @@ class FluxController:
                 result = self._finish_dependent(obj, beh, st, gen)
             if h.requested_at is not None:
                 st["lastHandledReconcileAt"] = h.requested_at
-            obj["metadata"]["resourceVersion"] = srv.store.next_rv()
+            srv.store.save(Store.key(resource_for_kind(kind), ns, name), obj)
             # a new request came in while we were busy
             requested = (obj["metadata"].get("annotations") or {}).get(REQUESTED_AT)
         self._done(key, h, result)
@@ -1363,7 +1510,7 @@ class FluxController:
         st = obj.setdefault("status", {})
         if requested is not None:
             st["lastHandledReconcileAt"] = requested
-        obj["metadata"]["resourceVersion"] = self.server.store.next_rv()
+        self.server.store.save(Store.key(_BY_KIND[kind], ns, name), obj)
         self._done((kind, ns, name), h, "dependency-not-ready")
         self._schedule(self.requeue_interval, kind, ns, name, "requeue")
 
@@ -1427,14 +1574,14 @@ class FluxController:
                     and e["involvedObject"]["kind"] == obj["kind"]:
                 e["count"] = e.get("count", 1) + 1
                 e["lastTimestamp"] = now
-                e["metadata"]["resourceVersion"] = store.next_rv()
+                store.save(key, e)
                 return
         ename = f"{name}.{uuid.uuid4().hex[:16]}"
         version = self.server.groups.get(rt.group, ["v1"])[0] if self.server.groups.get(rt.group) else "v1"
-        store.objects[Store.key(evt_rt, ns, ename)] = {
+        store.save(Store.key(evt_rt, ns, ename), {
             "apiVersion": "v1", "kind": "Event",
             "metadata": {"name": ename, "namespace": ns, "uid": str(uuid.uuid4()),
-                         "creationTimestamp": now, "resourceVersion": store.next_rv()},
+                         "creationTimestamp": now},
             "involvedObject": {"kind": obj["kind"], "namespace": ns, "name": name,
                                "uid": m.get("uid", ""), "apiVersion": f"{rt.group}/{version}",
                                "resourceVersion": m.get("resourceVersion", "")},
@@ -1442,7 +1589,7 @@ class FluxController:
             "source": {"component": FLUX_COMPONENT.get(rt.group, "flux")},
             "reportingComponent": FLUX_COMPONENT.get(rt.group, "flux"), "reportingInstance": "",
             "firstTimestamp": now, "lastTimestamp": now,
-        }
+        })
 
 
 def _suspended(obj: dict) -> bool:

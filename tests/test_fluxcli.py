@@ -8,9 +8,9 @@ import pytest
 
 from kubectl_depgraph import fluxcli, runner
 from kubectl_depgraph.cluster import KubeOptions
-from kubectl_depgraph.errors import CommandFailed, CommandNotFound
+from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound
 from kubectl_depgraph.model import ObjectRef, parse_object
-from kubectl_depgraph.reconcile import FAILED, READY, Plan, Step, execute
+from kubectl_depgraph.reconcile import FAILED, READY, Backend, Observation, Plan, Step, execute
 from tests.builders import gitrepo, ks
 
 DATA = Path(__file__).parent / "data" / "flux"
@@ -178,3 +178,18 @@ def test_flux_ok_then_revision_rule_checked(mocker):
     outcome = execute(Plan([step]), backend, sleep=lambda s: None, poll_interval=0)
     assert outcome.results[0].result == READY
 
+
+
+def test_a_start_that_fails_at_once_frees_its_slot():
+    # The executor starts new work only when something finished: a failed start counts.
+    class FailsA(Backend):
+        def start(self, step, timeout):
+            if step.ref.name == "a":
+                raise ClusterError("annotate refused")
+
+        def poll(self, steps):
+            return {s.ref: Observation(READY, "ok") for s in steps}
+
+    a, b = ObjectRef("Kustomization", "ns", "a"), ObjectRef("Kustomization", "ns", "b")
+    outcome = execute(Plan([Step(a), Step(b)]), FailsA(), parallel=1, sleep=lambda s: None, poll_interval=0)
+    assert [(r.ref.name, r.result) for r in outcome.results] == [("a", FAILED), ("b", READY)]
