@@ -56,11 +56,12 @@ def request_value(now_ns=None):
 def flux_argv(ref, timeout, with_source=False, flux="flux"):
     """`flux reconcile kustomization NAME -n NS [--with-source] --timeout T` (argv items).
 
-    -n is always passed: flux defaults to flux-system, not the kube-context namespace."""
-    argv = [flux, "reconcile", *FLUX_CLI_KIND[ref.kind], ref.name, "-n", ref.namespace]
+    -n is always passed: flux defaults to flux-system, not the kube-context namespace.
+    The name comes after `--`, so a name read from a file can never pass for an option."""
+    argv = [flux, "reconcile", *FLUX_CLI_KIND[ref.kind], "-n", ref.namespace]
     if with_source:
         argv.append("--with-source")
-    return argv + ["--timeout", go_duration(timeout)]
+    return argv + ["--timeout", go_duration(timeout), "--", ref.name]
 
 
 def flux_global_args(kube):
@@ -656,7 +657,8 @@ def _refs_to_read(steps):
 def _transient(exc):
     text = exc.message.lower()
     return any(word in text for word in ("internal error", "did not answer", "cannot reach",
-                                         "timeout", "too many requests", "unavailable"))
+                                         "timeout", "too many requests", "unavailable",
+                                         "closed the connection"))
 
 
 # --------------------------------------------------------------------------- dry-run text

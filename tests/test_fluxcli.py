@@ -31,11 +31,11 @@ def result(stderr, code=0, argv=("flux",)):
 
 def test_argv_always_passes_the_namespace():
     assert fluxcli.flux_argv(KS, 300) == [
-        "flux", "reconcile", "kustomization", "apps", "-n", "team-a", "--timeout", "5m0s"]
+        "flux", "reconcile", "kustomization", "-n", "team-a", "--timeout", "5m0s", "--", "apps"]
     assert fluxcli.flux_argv(HR, 90, with_source=True) == [
-        "flux", "reconcile", "helmrelease", "redis", "-n", "apps", "--with-source", "--timeout", "1m30s"]
+        "flux", "reconcile", "helmrelease", "-n", "apps", "--with-source", "--timeout", "1m30s", "--", "redis"]
     assert fluxcli.flux_argv(GIT, 2.5) == [
-        "flux", "reconcile", "source", "git", "fleet", "-n", "flux-system", "--timeout", "2.5s"]
+        "flux", "reconcile", "source", "git", "-n", "flux-system", "--timeout", "2.5s", "--", "fleet"]
 
 
 def test_names_are_argv_items_never_shell_text():
@@ -67,8 +67,8 @@ def test_global_flags_reach_flux(mocker):
     backend.start(step, 60)
     backend.pool.shutdown(wait=True)
     argv = run.call_args.args[0]
-    assert argv == ["flux", "--kubeconfig=/k", "--context=prod", "reconcile", "kustomization", "apps",
-                    "-n", "team-a", "--timeout", "1m0s"]
+    assert argv == ["flux", "--kubeconfig=/k", "--context=prod", "reconcile", "kustomization",
+                    "-n", "team-a", "--timeout", "1m0s", "--", "apps"]
     assert run.call_args.kwargs["ok_codes"] == (0, 1)
 
 
@@ -134,7 +134,7 @@ def test_flux_backend_end_to_end(mocker):
     outputs = {"fleet": result(text("reconcile_kustomization_from_git.golden").split("► annotating Kustomization")[0]),
                "infra": result(text("reconcile_failed.txt"), 1),
                "apps": result(text("reconcile_kustomization_from_git.golden"))}
-    run = mocker.patch.object(runner, "run", side_effect=lambda argv, **kw: outputs[argv[argv.index("-n") - 1]])
+    run = mocker.patch.object(runner, "run", side_effect=lambda argv, **kw: outputs[argv[-1]])
     infra = ObjectRef("Kustomization", "flux-system", "infra")
     apps = ObjectRef("Kustomization", "flux-system", "apps")
     other = ObjectRef("Kustomization", "flux-system", "other")
@@ -148,7 +148,7 @@ def test_flux_backend_end_to_end(mocker):
     assert results["infra"][0] == FAILED
     assert results["apps"] == ("skipped", "dependency Kustomization/flux-system/infra failed")
     assert results["other"][0] == READY
-    called = sorted(c.args[0][c.args[0].index("-n") - 1] for c in run.call_args_list)
+    called = sorted(c.args[0][-1] for c in run.call_args_list)
     assert called == ["fleet", "infra", "other"]
 
 

@@ -193,8 +193,8 @@ def test_dry_run_with_flux_prints_flux_commands(live):
     server, env = live(load_scenario("reconcile-diamond"))
     out = invoke(["reconcile", "--flux", "--dry-run", "apps", "--dependencies"], env=env)
     assert out.code == 0, out.stderr
-    assert "$ flux reconcile kustomization infra -n flux-system --timeout 5m0s" in out.stdout
-    assert "$ flux reconcile source git flux-system -n flux-system --timeout 5m0s" in out.stdout
+    assert "$ flux reconcile kustomization -n flux-system --timeout 5m0s -- infra" in out.stdout
+    assert "$ flux reconcile source git -n flux-system --timeout 5m0s -- flux-system" in out.stdout
     assert server.writes() == []
 
 

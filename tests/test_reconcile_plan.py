@@ -9,6 +9,7 @@ from kubectl_depgraph.reconcile import (FAILED, INTERRUPTED, PROGRESSING, READY,
                                         WAITING, Backend, Observation, Step, critical_path, execute,
                                         judge, plan, select)
 from kubectl_depgraph.render.reconcile import render_event, render_plan, render_summary
+from kubectl_depgraph.render.style import Style
 from kubectl_depgraph.model import parse_object
 from tests.builders import REV, gitrepo, graph_of, hr, ks
 
@@ -261,3 +262,13 @@ def test_summary_text():
 def test_critical_path_helper():
     a, b, c = Step(K("a")), Step(K("b"), (K("a"),)), Step(K("c"))
     assert critical_path([a, b, c], {K("a"): 1.0, K("b"): 2.0, K("c"): 2.5}) == 3.0
+
+
+def test_summary_repeats_a_cut_failure_message_in_full():
+    from kubectl_depgraph.reconcile import Outcome, Result
+    msg = ('kustomizations.kustomize.toolkit.fluxcd.io "b" is forbidden: User "jane" cannot patch '
+           'resource "kustomizations" in API group "kustomize.toolkit.fluxcd.io" in the namespace "flux-system"')
+    text = render_summary(Outcome([Result(K("a"), READY, "ok", 1.0), Result(K("b"), FAILED, msg, 0.1)], 1.0, 1.0),
+                          style=Style(unicode=False))
+    assert text.splitlines()[-3] == f"x Kustomization/flux-system/b: {msg}"
+    assert text.splitlines()[-1] == "1 ready, 1 failed; total 1.0s, critical path 1.0s (1.00x)"

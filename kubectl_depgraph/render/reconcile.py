@@ -111,6 +111,12 @@ def render_summary(outcome, style=Style()):
     if rows:
         out.append(tabulate(rows, headers=["OBJECT", "RESULT", "DURATION", "MESSAGE"],
                             tablefmt="plain", disable_numparse=True))
+    # The table cuts messages; a failure's whole message is what the user needs next.
+    cut = [res for res in outcome.results if res.result == FAILED and len(one_line(res.message, 10**6)) > 80]
+    if cut:
+        out.append("")
+        out.extend(f"{style.paint(style.glyph(_RESULT_STATE[FAILED]), _RESULT_STATE[FAILED])} {res.ref}: "
+                   f"{one_line(res.message, 10**6)}" for res in cut)
     counts = [f"{outcome.count(r)} {r}" for r in (READY, FAILED, SKIPPED, SUSPENDED, INTERRUPTED)
               if outcome.count(r)]
     total = f"total {format_duration(outcome.total)}"
