@@ -17,6 +17,17 @@ from tests.kubectl_bin import KubectlNotFound, find_kubectl
 TESTS_DIR = Path(__file__).resolve().parent
 GOLDEN_DIR = TESTS_DIR / "golden"
 SCENARIOS_DIR = TESTS_DIR / "data" / "scenarios"
+# The shared reference repositories sit beside the checkout (CI clones main next to shared/).
+SHARED_EXAMPLES = Path(os.environ.get("DEPGRAPH_EXAMPLES") or TESTS_DIR.parents[1] / "shared" / "examples")
+
+
+def shared_expected():
+    """The expected-graph files of ../shared/examples; fails loudly when they are absent."""
+    found = sorted((SHARED_EXAMPLES / "expected").glob("*.json"))
+    if not found:
+        raise RuntimeError(f"no expected graphs under {SHARED_EXAMPLES}: shared/ must sit beside the "
+                           "checkout (or set DEPGRAPH_EXAMPLES)")
+    return found
 
 
 def pytest_addoption(parser):

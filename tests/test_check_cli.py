@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from tests.apiserver import Forbid
+from tests.conftest import SHARED_EXAMPLES, shared_expected
 from tests.builders import gitrepo, hr, ks
 from tests.clirun import ROOT, invoke
 
 DATA = Path("tests") / "data" / "check"          # relative: goldens hold paths as typed
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "examples"
+EXAMPLES = SHARED_EXAMPLES
 
 # fixture folder -> (ids found, exit code with the default --fail-on error)
 FIXTURES = {
@@ -101,7 +102,7 @@ def test_namespace_narrows_the_findings():
 
 # --- the real repositories: no false errors ----------------------------------------------
 
-EXPECTED = sorted((EXAMPLES / "expected").glob("*.json"))
+EXPECTED = shared_expected()
 
 
 def _checkout(expected, tmp_path):
@@ -143,7 +144,6 @@ def _as_expected(finding):
     return (finding["id"], *objects)
 
 
-@pytest.mark.skipif(not EXPECTED, reason="shared examples not available")
 @pytest.mark.parametrize("path", EXPECTED, ids=[p.stem for p in EXPECTED])
 def test_examples_produce_no_false_errors(path, tmp_path):
     expected = json.loads(path.read_text())

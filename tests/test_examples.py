@@ -3,30 +3,21 @@
 
 import fnmatch
 import json
-import os
 import shutil
-from pathlib import Path
 
 import pytest
 
 from kubectl_depgraph.graph import DepGraph
 from kubectl_depgraph.manifests import duplicates_in_scope, read_tree
 from kubectl_depgraph.model import parse_object
+from tests.conftest import SHARED_EXAMPLES, shared_expected
 
-EXAMPLES = Path(os.environ.get("DEPGRAPH_EXAMPLES", "/work/shared/examples"))
-EXPECTED = sorted((EXAMPLES / "expected").glob("*.json"))
-
-# Differences from the expected data that are allowed, per expected file, each with the
-# reason (the README lists what the expected data does not model: replacements, component
+EXAMPLES = SHARED_EXAMPLES
+# The shared README lists what the expected data does not model (replacements, component
 # patches adding dependsOn, Flux spec.patches, postBuild names, reachability). With the
 # kubectl render limited to folders that use components/patches, none of these changes the
-# graph of the six repositories today, so the lists are empty; anything else fails.
-ALLOWED_EXTRA_NODES = {}
-ALLOWED_MISSING_NODES = {}
-ALLOWED_EXTRA_EDGES = {}
-ALLOWED_MISSING_EDGES = {}
-
-pytestmark = pytest.mark.skipif(not EXPECTED, reason="shared examples not available")
+# graph of the six repositories, so the sets must match exactly.
+EXPECTED = shared_expected()
 
 
 def _checkout(expected, tmp_path):
@@ -59,10 +50,8 @@ def test_graph_matches_kustomize_namespaces(case):
     edges = {(str(a), str(b)) for a, b in graph.edges()}
     want_nodes = {n["id"] for n in want["nodes"]}
     want_edges = {tuple(e) for e in want["edges"]}
-    assert nodes - want_nodes == ALLOWED_EXTRA_NODES.get(name, set())
-    assert want_nodes - nodes == ALLOWED_MISSING_NODES.get(name, set())
-    assert edges - want_edges == ALLOWED_EXTRA_EDGES.get(name, set())
-    assert want_edges - edges == ALLOWED_MISSING_EDGES.get(name, set())
+    assert (nodes - want_nodes, want_nodes - nodes) == (set(), set()), name
+    assert (edges - want_edges, want_edges - edges) == (set(), set()), name
 
 
 def test_definitions_and_lines(case):

@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 
 from kubectl_depgraph.model import kind_of
 from tests.clirun import invoke
+from tests.conftest import SHARED_EXAMPLES
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "examples"
+SHARED = SHARED_EXAMPLES
 NOW = {"DEPGRAPH_NOW": "2026-11-21T12:00:00Z"}
 EXIT_CODES = {0, 1, 2, 3}    # ok, check findings, a NAME that no longer resolves, not ready
 

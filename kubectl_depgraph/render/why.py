@@ -172,7 +172,7 @@ def render_incident(incident, style=Style(), now=None, scope="", events_read=Tru
         lines.append("")
     if incident.suggestions:
         lines.extend(["Next steps:"] + _suggestion_lines(incident.suggestions) + [""])
-    lines.append(f"Run 'kubectl depgraph why NAME' for the full chain of one object.")
+    lines.append("Run 'kubectl depgraph why NAME' for the full chain of one object.")
     lines.extend(notes)
     return "\n".join(lines) + "\n"
 
