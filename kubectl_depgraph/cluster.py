@@ -12,6 +12,7 @@ from typing import Optional
 from kubectl_depgraph import runner
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound, CommandTimeout
 from kubectl_depgraph.model import GROUPS, KUSTOMIZATION, HELMRELEASE, RECONCILE_ANNOTATION, resource_name
+from kubectl_depgraph.timeutil import parse_duration
 
 READ_KINDS = tuple(GROUPS)   # workloads first, then sources
 
@@ -254,18 +255,6 @@ def _only_explained_errors(stderr):
     not serve (Flux partly installed) or a Forbidden list (RBAC fallback)."""
     lines = _error_lines(stderr)
     return bool(lines) and all(_FORBIDDEN.search(line) or _NO_TYPE.search(line) for line in lines)
-
-
-def parse_duration(text):
-    """Seconds in a Go-style duration ('30s', '5m', '1h30m', '2'); None if unparseable."""
-    text = str(text).strip()
-    if re.fullmatch(r"\d+(\.\d+)?", text):
-        return float(text)
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        return None
-    scale = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
-    return sum(float(n) * scale[u] for n, u in parts)
 
 
 # First match wins: the specific before the generic.

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from kubectl_depgraph import runner
-from kubectl_depgraph.cluster import parse_duration
+from kubectl_depgraph.timeutil import go_duration, parse_duration
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound, DepgraphError
 from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, PLURALS, RECONCILE_ANNOTATION,
                                     parse_object, resource_name)
@@ -21,20 +21,6 @@ from kubectl_depgraph.reconcile import (FAILED, PROGRESSING, READY, WAITING, Bac
                                         judge)
 
 # --------------------------------------------------------------------------- shared bits
-
-
-def go_duration(seconds):
-    """Seconds as a Go duration the flux CLI accepts: 300 → `5m0s`, 90.5 → `1m30.5s`."""
-    seconds = max(float(seconds), 0.001)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    secs_text = f"{secs:.3f}".rstrip("0").rstrip(".") + "s"
-    text = ""
-    if hours:
-        text += f"{int(hours)}h"
-    if hours or minutes:
-        text += f"{int(minutes)}m"
-    return text + secs_text
 
 
 def parse_timeout(text):

@@ -13,6 +13,7 @@ from typing import Callable, Optional, Tuple
 from kubectl_depgraph.errors import DepgraphError, UsageError
 from kubectl_depgraph.model import FLUX_CLI_KIND, KUSTOMIZATION, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef
 from kubectl_depgraph.status import State, classify, ready_for_dependents, revision_behind
+from kubectl_depgraph.timeutil import format_duration
 
 # Results of one object (summary table vocabulary).
 READY = "ready"
@@ -341,18 +342,6 @@ def critical_path(steps, durations):
             continue
         longest[step.ref] = durations[step.ref] + max((longest.get(n, 0.0) for n in step.needs), default=0.0)
     return max(longest.values(), default=0.0)
-
-
-def format_duration(seconds):
-    """`850ms`, `2.3s`, `1m05s`."""
-    if seconds is None:
-        return ""
-    if seconds < 1:
-        return f"{int(seconds * 1000)}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    return f"{minutes}m{secs:02d}s"
 
 
 class Executor:

@@ -9,6 +9,7 @@ import pytest
 from kubectl_depgraph import fluxcli, runner
 from kubectl_depgraph.cluster import KubeOptions
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound
+from kubectl_depgraph.timeutil import go_duration
 from kubectl_depgraph.model import ObjectRef, parse_object
 from kubectl_depgraph.reconcile import FAILED, READY, Backend, Observation, Plan, Step, execute
 from tests.builders import gitrepo, ks
@@ -46,7 +47,7 @@ def test_names_are_argv_items_never_shell_text():
 @pytest.mark.parametrize("seconds,expected", [(300, "5m0s"), (60, "1m0s"), (3600, "1h0m0s"),
                                               (5400, "1h30m0s"), (45, "45s"), (0.5, "0.5s")])
 def test_go_duration(seconds, expected):
-    assert fluxcli.go_duration(seconds) == expected
+    assert go_duration(seconds) == expected
 
 
 @pytest.mark.parametrize("value,seconds", [("5m", 300), ("90s", 90), ("1h30m", 5400), ("20", 20),

@@ -1,13 +1,12 @@
 """Text for `kubectl depgraph reconcile`: the dry-run plan, progress lines in flux's
 style (► ✔ ◎ ✗), a one-line live view, and the summary table. Each returns a str."""
 
-from tabulate import tabulate
-
 from kubectl_depgraph.model import SOURCE_KINDS
-from kubectl_depgraph.reconcile import (FAILED, INTERRUPTED, READY, SKIPPED, SUSPENDED,
-                                        format_duration)
+from kubectl_depgraph.reconcile import FAILED, INTERRUPTED, READY, SKIPPED, SUSPENDED
 from kubectl_depgraph.render.style import Style, one_line
+from kubectl_depgraph.render.table import plain_table
 from kubectl_depgraph.status import State
+from kubectl_depgraph.timeutil import format_duration
 
 _RESULT_STATE = {READY: State.READY, FAILED: State.FAILED, SKIPPED: State.FAILED,
                  SUSPENDED: State.SUSPENDED, INTERRUPTED: State.WAITING}
@@ -109,8 +108,7 @@ def render_summary(outcome, style=Style()):
                      one_line(res.message, 80)])
     out = []
     if rows:
-        out.append(tabulate(rows, headers=["OBJECT", "RESULT", "DURATION", "MESSAGE"],
-                            tablefmt="plain", disable_numparse=True))
+        out.append(plain_table(rows, ["OBJECT", "RESULT", "DURATION", "MESSAGE"]))
     # The table cuts messages; a failure's whole message is what the user needs next.
     cut = [res for res in outcome.results if res.result == FAILED and len(one_line(res.message, 10**6)) > 80]
     if cut:

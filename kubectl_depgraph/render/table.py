@@ -1,4 +1,4 @@
-"""-o table: one row per object, in rollout order (tabulate is imported here only)."""
+"""-o table: one row per object, in rollout order. The only importer of tabulate."""
 
 from tabulate import tabulate
 
@@ -27,4 +27,9 @@ def render_table(graph, refs=None, style=Style(), now=None):
             one_line(detail, 80),
         ])
     headers = ["WAVE", "KIND", "NAMESPACE", "NAME", "STATUS", "REASON", "DEPENDS ON", "AGE", "MESSAGE"]
-    return tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True) + "\n"
+    return plain_table(rows, headers) + "\n"
+
+
+def plain_table(rows, headers):
+    """Aligned columns without rules, as kubectl prints; cells are never parsed as numbers."""
+    return tabulate(rows, headers=headers, tablefmt="plain", disable_numparse=True)
