@@ -186,6 +186,33 @@ def load_scenario(name: str) -> list[dict]:
     return objects
 
 
+EXAMPLE = TESTS_DIR.parent / "examples" / "production.yaml"
+NOW = {"DEPGRAPH_NOW": "2026-11-21T12:00:00Z"}   # pins ages for goldens
+
+
+def production() -> list[dict]:
+    """The bundled example snapshot's objects."""
+    return yaml.safe_load(EXAMPLE.read_text())["items"]
+
+
+@pytest.fixture
+def live(request, apiserver, kube_env):
+    """live(objects=None, **server options) -> (server, env): the double serving `objects`
+    (a list of dicts, a scenario name, or by default the bundled production example) and
+    the environment a user's shell would have, with "now" pinned (a test module's own NOW
+    dict wins)."""
+    now = getattr(request.module, "NOW", NOW)
+
+    def start(objects=None, **options):
+        if objects is None:
+            objects = production()
+        elif isinstance(objects, str):
+            objects = load_scenario(objects)
+        server = apiserver(objects, **options)
+        return server, {**kube_env(server), **now}
+    return start
+
+
 @pytest.fixture
 def scenario() -> Callable[[str], list[dict]]:
     """The load_scenario function as a fixture."""

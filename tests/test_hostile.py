@@ -19,28 +19,14 @@ import yaml
 from kubectl_depgraph import cluster, manifests, runner
 from tests.apiserver import (NO_FLUX, NO_HELM, OLD_FLUX, TEST_DELAY, TEST_OUTCOME, Forbid,
                              kustomization, source)
+from tests.conftest import EXAMPLE, production
 from tests.clirun import Outcome, invoke
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "production.yaml"
-NOW = {"DEPGRAPH_NOW": "2026-11-21T12:00:00Z"}
 FS = "flux-system"
 FLUX_RESOURCES = ("kustomizations", "helmreleases", "gitrepositories", "helmrepositories",
                   "ocirepositories", "buckets", "helmcharts", "externalartifacts")
 KUBECTL_HINT = "install kubectl, or point --kubectl / $KUBECTL at it"
-
-
-def production():
-    return yaml.safe_load(EXAMPLE.read_text())["items"]
-
-
-@pytest.fixture
-def live(apiserver, kube_env):
-    """live(objects=None, **server options) -> (server, env); production example by default."""
-    def start(objects=None, **options):
-        server = apiserver(production() if objects is None else objects, **options)
-        return server, {**kube_env(server), **NOW}
-    return start
 
 
 def lines(out):

@@ -5,27 +5,12 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.apiserver import NO_FLUX, NO_HELM, Forbid
+from tests.conftest import EXAMPLE, NOW, production
 from tests.clirun import invoke, run_subprocess
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "production.yaml"
-NOW = {"DEPGRAPH_NOW": "2026-11-21T12:00:00Z"}
-
-
-def production():
-    return yaml.safe_load(EXAMPLE.read_text())["items"]
-
-
-@pytest.fixture
-def live(apiserver, kube_env):
-    """Start the double with `objects` and return the env a user's shell would have."""
-    def start(objects=None, **options):
-        server = apiserver(production() if objects is None else objects, **options)
-        return server, {**kube_env(server), **NOW}
-    return start
 
 
 @pytest.mark.parametrize("args,name", [

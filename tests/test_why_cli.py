@@ -10,7 +10,7 @@ import pytest
 
 from tests.apiserver import Forbid
 from tests.clirun import invoke, run_subprocess
-from tests.conftest import SCENARIOS_DIR, load_scenario
+from tests.conftest import SCENARIOS_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = {"DEPGRAPH_NOW": "2026-11-21T10:30:00Z"}
@@ -43,14 +43,6 @@ def snapshot_args(scenario):
 def at_repo_root(monkeypatch):
     # Snapshot paths are given relative to the repository, as the goldens show them.
     monkeypatch.chdir(ROOT)
-
-
-@pytest.fixture
-def live(apiserver, kube_env):
-    def start(scenario, **options):
-        server = apiserver(load_scenario(scenario), **options)
-        return server, {**kube_env(server), **NOW}
-    return start
 
 
 def event_lists(server):
