@@ -5,7 +5,7 @@ a one-line message, an optional hint and the exit code documented in the README.
 OK = 0
 FAILED = 1          # reconcile failed/skipped objects; check findings at --fail-on
 USAGE = 2           # bad arguments, unknown or ambiguous NAME
-NOT_READY = 3       # why/tree --exit-code: something is not ready
+NOT_READY = 3       # why --exit-code: something is not ready
 CLUSTER = 4         # kubectl/flux missing, cluster unreachable, auth, RBAC, Flux not installed
 INPUT = 5           # unreadable or invalid --file/--path input
 INTERRUPTED = 130   # Ctrl-C

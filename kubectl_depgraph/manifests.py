@@ -479,7 +479,7 @@ class _Tree:
             else:
                 self._reach_generated(sub, ns, out, stack + (rel_dir,))
 
-    def resolve_flux_path(self, path, where):
+    def resolve_flux_path(self, path):
         """The folder a Flux Kustomization's spec.path names, or None. Paths are often
         relative to another root (OCI artifact, rendered templates): a unique folder
         ending with the path is accepted."""
@@ -575,7 +575,7 @@ def read_tree(root, kubectl="kubectl"):
             if kind_of(data) != KUSTOMIZATION:
                 continue
             spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
-            folder = tree.resolve_flux_path(_s(spec.get("path")), f"{rel}:{line}")
+            folder = tree.resolve_flux_path(_s(spec.get("path")))
             if folder is None:
                 continue
             out = {}
