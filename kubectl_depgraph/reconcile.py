@@ -6,6 +6,7 @@ the moment the steps it needs are ready, at most `parallel` at a time. All I/O g
 through a backend (fluxcli.KubectlBackend / FluxBackend); time through injected
 `clock`/`sleep`; progress through an `on_event` callback. Nothing here prints."""
 
+import abc
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
@@ -309,20 +310,20 @@ class Outcome:
         return not self.interrupted and all(r.result in (READY, SUSPENDED) for r in self.results)
 
 
-class Backend:
+class Backend(abc.ABC):
     """The I/O a run needs; see fluxcli for the real ones and the tests for fakes."""
 
     def prepare(self, steps):
         """Called once before the first start with every step of the plan (e.g. to open
         watches before they are needed)."""
 
+    @abc.abstractmethod
     def start(self, step, timeout):
         """Request the reconcile of `step` (may return before it is handled)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def poll(self, steps):
         """{ref: Observation} for the running `steps` (missing ref: nothing new)."""
-        raise NotImplementedError
 
     def wait(self, timeout):
         """Block up to `timeout` s or until there is news to poll; False: did not wait

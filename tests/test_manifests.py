@@ -14,7 +14,6 @@ from kubectl_depgraph.manifests import (Document, dump_yaml, duplicates_in_scope
 from kubectl_depgraph.model import ObjectRef, Origin, parse_object
 
 REPO = Path(__file__).parent / "data" / "manifests" / "repo"
-HAS_KUBECTL = shutil.which("kubectl") is not None
 
 
 def _by_origin(loaded):
@@ -151,11 +150,10 @@ def test_tree_scopes_and_duplicates():
     assert len(duplicates_in_scope(loaded.documents + [shared])[0][1]) == 3
 
 
-@pytest.mark.skipif(not HAS_KUBECTL, reason="kubectl not installed")
-def test_tree_kubectl_renders_component_dependson():
+def test_tree_kubectl_renders_component_dependson(kubectl_path):
     """apps/dev includes a component that adds dependsOn: only kustomize itself sees it."""
     plain = _by_origin(read_tree(str(REPO), kubectl=None))
-    rendered_loaded = read_tree(str(REPO), kubectl="kubectl")
+    rendered_loaded = read_tree(str(REPO), kubectl=kubectl_path)
     rendered = _by_origin(rendered_loaded)
     key = "apps/base/web/release.yaml:1"
     assert "dependsOn" not in plain[key].obj["spec"]
@@ -166,17 +164,16 @@ def test_tree_kubectl_renders_component_dependson():
     assert not any("kubectl" in w for w in rendered_loaded.warnings)
 
 
-def test_tree_kubectl_missing_or_failing(tmp_path):
+def test_tree_kubectl_missing_or_failing(tmp_path, kubectl_path):
     repo = tmp_path / "repo"
     shutil.copytree(REPO, repo)
     loaded = read_tree(str(repo), kubectl=str(tmp_path / "no-kubectl"))
     assert any("not found: components, patches" in w for w in loaded.warnings)
     assert len(loaded.documents) == len(read_tree(str(REPO), kubectl=None).documents)
-    if HAS_KUBECTL:
-        (repo / "components" / "wait" / "kustomization.yaml").write_text("kind: [\n")
-        loaded = read_tree(str(repo), kubectl="kubectl")
-        assert any(w.startswith("apps/dev/kustomization.yaml: kubectl kustomize failed")
-                   for w in loaded.warnings)
+    (repo / "components" / "wait" / "kustomization.yaml").write_text("kind: [\n")
+    loaded = read_tree(str(repo), kubectl=kubectl_path)
+    assert any(w.startswith("apps/dev/kustomization.yaml: kubectl kustomize failed")
+               for w in loaded.warnings)
 
 
 def test_tree_binary_big_and_symlink_loop(tmp_path, monkeypatch):
