@@ -216,14 +216,17 @@ class Kubectl:
         return doc
 
     # --- writes (reconcile only) ---------------------------------------------------
-    def annotate_argv(self, ref, value):
-        return self.argv("annotate", "--overwrite", "-n", ref.namespace,
-                         f"{resource_name(ref.kind)}/{ref.name}", f"{RECONCILE_ANNOTATION}={value}")
+    @staticmethod
+    def annotate_args(refs, value):
+        """`annotate --overwrite -n NS kind/name… requestedAt=value` for objects of one
+        namespace; `kind/name` items keep a name from ever reading as an option."""
+        return ["annotate", "--overwrite", "-n", refs[0].namespace,
+                *[f"{resource_name(r.kind)}/{r.name}" for r in refs], f"{RECONCILE_ANNOTATION}={value}"]
 
-    def request_reconcile(self, ref, value):
-        """Set reconcile.fluxcd.io/requestedAt=value: the protocol `flux reconcile` uses."""
-        argv = self.annotate_argv(ref, value)
-        return self.run(*argv[1:])
+    def request_reconcile(self, refs, value):
+        """Set reconcile.fluxcd.io/requestedAt=value on `refs` (one namespace): the
+        protocol `flux reconcile` uses."""
+        return self.run(*self.annotate_args(refs, value))
 
     # --- watches (reconcile only) ---------------------------------------------------
     def watch_argv(self, path, resource_version=None):

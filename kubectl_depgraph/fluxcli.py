@@ -489,9 +489,7 @@ class KubectlBackend(Backend):
         so that each object gets its own error."""
         if len(refs) > 1:
             try:
-                self.kubectl.run("annotate", "--overwrite", "-n", refs[0].namespace,
-                                 *[f"{resource_name(r.kind)}/{r.name}" for r in refs],
-                                 f"{RECONCILE_ANNOTATION}={value}")
+                self.kubectl.request_reconcile(refs, value)
                 return {}
             except ClusterError:
                 pass
@@ -507,7 +505,7 @@ class KubectlBackend(Backend):
         delay = 0.2
         for attempt in range(self.RETRIES):
             try:
-                return self.kubectl.request_reconcile(ref, value)
+                return self.kubectl.request_reconcile([ref], value)
             except ClusterError as exc:
                 if attempt == self.RETRIES - 1 or not _transient(exc):
                     raise
@@ -656,7 +654,7 @@ def describe(step, timeout, use_flux, kubectl, kube_options=None, flux="flux"):
         if kube_options is not None:
             argv[1:1] = flux_global_args(kube_options)
         return runner.quote(argv)
-    argv = kubectl.annotate_argv(step.ref, "VALUE")
+    argv = kubectl.argv(*kubectl.annotate_args([step.ref], "VALUE"))
     # The value is a fresh RFC3339Nano time at run time: show it as the shell would make it.
     return runner.quote(argv[:-1]) + f' {RECONCILE_ANNOTATION}="$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)"'
 

@@ -194,3 +194,14 @@ def test_a_start_that_fails_at_once_frees_its_slot():
     a, b = ObjectRef("Kustomization", "ns", "a"), ObjectRef("Kustomization", "ns", "b")
     outcome = execute(Plan([Step(a), Step(b)]), FailsA(), parallel=1, sleep=lambda s: None, poll_interval=0)
     assert [(r.ref.name, r.result) for r in outcome.results] == [("a", FAILED), ("b", READY)]
+
+
+def test_annotate_passes_the_users_global_flags_once(mocker):
+    from kubectl_depgraph.cluster import Kubectl
+    run = mocker.patch.object(runner, "run", return_value=result(""))
+    kubectl = Kubectl(KubeOptions(context="prod", kubeconfig="/k", request_timeout="10s"))
+    kubectl.request_reconcile([KS], "2026-11-21T10:00:00.000000001Z")
+    assert run.call_args.args[0] == [
+        "kubectl", "--kubeconfig=/k", "--context=prod", "--request-timeout=10s", "annotate", "--overwrite",
+        "-n", "team-a", "kustomizations.kustomize.toolkit.fluxcd.io/apps",
+        "reconcile.fluxcd.io/requestedAt=2026-11-21T10:00:00.000000001Z"]
