@@ -4,7 +4,7 @@ load() returns an Inventory: parsed Flux objects, events when the input has them
 warnings, and a description of where the data came from (for messages)."""
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 from kubectl_depgraph.cluster import Kubectl, KubeOptions
@@ -35,8 +35,17 @@ class Inventory:
     namespaces_read: Optional[list] = None
     duplicates: list = field(default_factory=list)   # [(ObjectRef, [Origin])] within one scope
 
-    def graph(self):
-        graph = DepGraph.from_objects(self.objects)
+    def scopes(self):
+        """The cluster folders of a --path input; [] when there are none (one graph)."""
+        return sorted({s for o in self.objects if o.origin and o.origin.scope
+                       for s in o.origin.scope.split(",")})
+
+    def graph(self, scope=None):
+        """The graph of every object, or of one cluster folder's (a multi-cluster repo
+        defines the same objects once per cluster: merged, one cluster would hide another)."""
+        objects = self.objects if scope is None else \
+            [o for o in self.objects if o.origin is None or o.origin.in_scope(scope)]
+        graph = DepGraph.from_objects(objects)
         self.warnings.extend(w for w in graph.warnings if w not in self.warnings)
         return graph
 
@@ -76,7 +85,8 @@ def _read_stdin(stream, manifests):
 
 
 def _inventory(documents, warnings, description, has_status, events):
-    objects, parse_warnings = parse_all((d.obj, d.origin) for d in documents)
+    objects, parse_warnings = parse_all(
+        (d.obj, replace(d.origin, scope=d.scope) if d.origin and d.scope else d.origin) for d in documents)
     if documents and not objects:
         kinds = sorted({str(d.obj.get("kind")) for d in documents if isinstance(d.obj, dict)})
         shown = ", ".join(kinds[:5]) + (", …" if len(kinds) > 5 else "")

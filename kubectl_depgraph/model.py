@@ -79,10 +79,15 @@ class ObjectRef:
 
 @dataclass(frozen=True)
 class Origin:
-    """Where a manifest came from: a file (relative path) and 1-based line."""
+    """Where a manifest came from: a file (relative path), 1-based line, and for --path the
+    cluster folders ("clusters/prod", comma-separated) whose build reaches it ("" = any)."""
 
     file: str
     line: int = 0
+    scope: str = ""
+
+    def in_scope(self, scope):
+        return not self.scope or scope in self.scope.split(",")
 
     def __str__(self):
         return f"{self.file}:{self.line}" if self.line else self.file

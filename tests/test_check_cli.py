@@ -22,6 +22,7 @@ FIXTURES = {
     "clean": ([], 0),
     "cycle": (["DG001"], 1),
     "missing-dependency": (["DG002", "DG002", "DG002"], 1),
+    "multi-cluster": (["DG002"], 1),
     "wrong-kind-dependency": (["DG003", "DG003"], 1),
     "duplicate-object": (["DG004"], 1),
     "self-dependency": (["DG005"], 1),

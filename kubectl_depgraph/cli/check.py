@@ -2,7 +2,7 @@
 
 import click
 
-from kubectl_depgraph.check import DEFAULT_MAX_DEPTH, at_or_above, check as run_checks, \
+from kubectl_depgraph.check import DEFAULT_MAX_DEPTH, Finding, at_or_above, check as run_checks, \
     resolve_ignores
 from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import input_options, load_graph
@@ -42,10 +42,12 @@ def check(common, output, fail_on, ignore, max_depth):
       kubectl depgraph check --fail-on warning --ignore DG007"""
     ignored = resolve_ignores(ignore)
     inventory, graph = load_graph(common)
-    findings = run_checks(graph, duplicates=inventory.duplicates,
-                          has_status=inventory.has_status,
-                          namespaces_read=inventory.namespaces_read,
-                          max_depth=max_depth, ignore=ignored)
+    # One check per cluster folder: each cluster's graph must hold on its own.
+    graphs = [inventory.graph(scope) for scope in inventory.scopes()] or [graph]
+    findings = sorted({f for g in graphs for f in run_checks(
+        g, duplicates=inventory.duplicates, has_status=inventory.has_status,
+        namespaces_read=inventory.namespaces_read, max_depth=max_depth, ignore=ignored)},
+        key=Finding.sort_key)
     if common.namespace:
         findings = [f for f in findings if any(r.namespace == common.namespace for r in f.objects)]
     checked = len(graph.objects)
