@@ -198,12 +198,15 @@ class DepGraph:
         return order + rest
 
     # --- names --------------------------------------------------------------------
-    def resolve(self, text):
+    def resolve(self, text, namespace=None):
         """Resolve a user-typed name to one ObjectRef (Kustomization, HelmRelease or source).
 
-        Accepts name, ns/name, kind/name, kind/ns/name (kind: ks, hr, Kustomization, …).
+        Accepts name, ns/name, kind/name, kind/ns/name (kind: ks, hr, Kustomization, …); with
+        `namespace` (-n), a name found in several namespaces means the one in that namespace.
         Raises UsageError naming the candidates or the nearest names."""
         matches = self._matches(text)
+        if len(matches) > 1 and namespace:
+            matches = [r for r in matches if r.namespace == namespace] or matches
         if len(matches) == 1:
             return matches[0]
         if not matches:

@@ -106,3 +106,10 @@ def test_a_dense_knot_of_mutual_dependencies_stays_bounded():
     g = graph_of(*[ks(n, deps=[m for m in names if m != n]) for n in names])  # ~10^8 cycles
     assert len(g.cycles()) == 100
     assert g.in_or_behind_cycle() == {K(n) for n in names}
+
+
+def test_resolve_prefers_the_namespace_given_with_n():
+    g = graph_of(ks("apps", ns="team-a"), ks("apps", ns="team-b"))
+    assert g.resolve("apps", namespace="team-b") == K("apps", "team-b")
+    with pytest.raises(UsageError):
+        g.resolve("apps")

@@ -70,7 +70,7 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
         use_flux = fluxcli.flux_available()
 
     inventory, graph = load_graph(common)
-    starts = [_resolve(graph, n, common.namespace) for n in names] or None
+    starts = [graph.resolve(n, common.namespace) for n in names] or None
     selected = core.select(graph, starts, common.namespace, dependents, dependencies, KINDS.get(kind))
     if not selected:
         click.echo(empty_sentence(common, inventory) if not names else "nothing selected to reconcile")
@@ -103,16 +103,6 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
     if outcome.interrupted:
         return INTERRUPTED
     return OK if outcome.ok else FAILED
-
-
-def _resolve(graph, name, namespace):
-    # With -n NS a bare name means NS/name first.
-    if namespace and "/" not in name:
-        try:
-            return graph.resolve(f"{namespace}/{name}")
-        except UsageError:
-            pass
-    return graph.resolve(name)
 
 
 def _stderr_is_tty():

@@ -34,7 +34,7 @@ def tree(common, names, output, reverse, depth, sources):
       kubectl depgraph tree -f snapshot.yaml -o dot | dot -Tsvg > graph.svg
       kubectl depgraph tree --path ./clusters/production"""
     inventory, graph = load_graph(common)
-    starts = [graph.resolve(n) for n in names] if names else None
+    starts = [graph.resolve(n, common.namespace) for n in names] if names else None
     for ref in starts or ():
         if ref not in graph:   # a source: not part of the dependsOn graph
             raise UsageError(f"{ref.short} is a source; tree starts from Kustomizations and "
