@@ -4,7 +4,6 @@ check() takes a DepGraph plus a few facts about the input and returns Findings, 
 and deterministic. No I/O: the CLI reads the input and prints. Every kind of finding has
 a stable id in RULES, the one table the README mirrors."""
 
-import difflib
 import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
@@ -282,7 +281,7 @@ def _dangling_one(ctx, dependent, missing, origin, blocked, templated):
             f"this HelmRelease depend on it instead{_blocks(blocked, other=True)}",
             f"remove '{missing.name}' from the spec.dependsOn of {_label(dependent)} and add it to "
             "the dependsOn of the Kustomization that applies this HelmRelease")
-    near = _nearest(graph, missing)
+    near = [r.ns_name for r in graph.nearest_to(missing)]
     hint = f"; nearest: {', '.join(near)}" if near else ""
     fix = (f"did you mean '{near[0]}'? Correct the spec.dependsOn entry of {_label(dependent)}"
            if near else f"add the {missing.kind} {missing.ns_name}, or remove the entry from "
@@ -291,21 +290,6 @@ def _dangling_one(ctx, dependent, missing, origin, blocked, templated):
         fix += " (the namespace defaults to the dependent's own: set it explicitly)"
     return _finding("DG002", [dependent, missing] + blocked, origin,
                     f"{head}, which does not exist{hint}{_blocks(blocked, other=True)}", fix)
-
-
-def _nearest(graph, missing, limit=3):
-    """Existing same-kind `ns/name`s closest to `missing`: the same name in another namespace
-    first (the namespace defaulting trap), then close spellings, same namespace first."""
-    ranked = []
-    for ref in graph.nodes:
-        if ref.kind != missing.kind or graph.is_missing(ref):
-            continue
-        ratio = difflib.SequenceMatcher(None, missing.name, ref.name).ratio()
-        if ref.name == missing.name:
-            ranked.append(((0, 0.0), ref.ns_name))
-        elif ratio >= 0.6:
-            ranked.append(((1 if ref.namespace == missing.namespace else 2, -ratio), ref.ns_name))
-    return [name for _, name in sorted(ranked)[:limit]]
 
 
 def _duplicates(graph, duplicates):

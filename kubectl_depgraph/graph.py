@@ -152,6 +152,21 @@ class DepGraph:
         cand = ObjectRef(other, ref.namespace, ref.name)
         return cand if self._g.nodes.get(cand, {}).get("obj") is not None else None
 
+    def nearest_to(self, missing, limit=3):
+        """Existing objects of `missing`'s kind it was probably meant to name: the same name in
+        another namespace first (dependsOn's namespace defaults to the holder's own), then
+        close spellings, same namespace first."""
+        ranked = []
+        for ref in self.nodes:
+            if ref.kind != missing.kind or self.is_missing(ref):
+                continue
+            ratio = difflib.SequenceMatcher(None, missing.name, ref.name).ratio()
+            if ref.name == missing.name:
+                ranked.append(((0, 0.0), ref))
+            elif ratio >= 0.6:
+                ranked.append(((1 if ref.namespace == missing.namespace else 2, -ratio), ref))
+        return [ref for _, ref in sorted(ranked)[:limit]]
+
     def cycles(self):
         """Each elementary cycle once, as a list starting at its smallest node, sorted.
 
