@@ -2,6 +2,8 @@
 
 import json
 
+SCHEMA = "kubectl-depgraph/v1"   # apiVersion of every document we print (graph, report, explanation)
+
 
 def to_json(document):
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

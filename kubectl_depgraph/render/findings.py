@@ -4,13 +4,12 @@ workflow-command annotations. Each renderer returns a str; findings arrive sorte
 `base` is the --path directory as the user typed it: origins are relative to it, and
 joining them gives paths an editor or GitHub can open from the working directory."""
 
-import json
 import posixpath
 
 from kubectl_depgraph.check import SEVERITIES, counts
+from kubectl_depgraph.render.data import SCHEMA, to_json
 from kubectl_depgraph.render.style import Style
 
-SCHEMA = "kubectl-depgraph/v1"
 _COLOUR = {"error": "red", "warning": "yellow", "info": "cyan"}
 _GITHUB_COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
 _HEADINGS = {"error": "Errors", "warning": "Warnings", "info": "Info"}
@@ -87,7 +86,7 @@ def render_json(findings, description, checked, base="", warnings=()):
         "findings": [finding_record(f, base) for f in findings],
         "warnings": sorted(warnings),
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return to_json(doc)
 
 
 def _escape_data(text):
