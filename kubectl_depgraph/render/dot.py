@@ -1,11 +1,7 @@
 """-o dot: Graphviz. Edges point from dependent to dependency; missing nodes dashed;
 fill colour by status."""
 
-FILL = {
-    "ready": "#c8e6c9", "failed": "#ffcdd2", "stalled": "#ffcdd2", "waiting": "#fff9c4",
-    "progressing": "#b3e5fc", "suspended": "#e1bee7", "stale": "#fff9c4",
-    "never reconciled": "#eeeeee", "missing": "#ffffff", "no status": "#ffffff",
-}
+from kubectl_depgraph.render.style import FILL
 
 
 def _q(*lines):

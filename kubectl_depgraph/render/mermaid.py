@@ -2,12 +2,12 @@
 
 import re
 
-CLASS = {
-    "ready": "fill:#c8e6c9", "failed": "fill:#ffcdd2", "stalled": "fill:#ffcdd2",
-    "waiting": "fill:#fff9c4", "progressing": "fill:#b3e5fc", "suspended": "fill:#e1bee7",
-    "stale": "fill:#fff9c4", "never reconciled": "fill:#eeeeee",
-    "missing": "fill:#ffffff,stroke:#d32f2f,stroke-dasharray: 5 5", "no status": "fill:#ffffff",
-}
+from kubectl_depgraph.render.style import FILL
+
+
+def _class_def(state):
+    extra = ",stroke:#d32f2f,stroke-dasharray: 5 5" if state == "missing" else ""
+    return f"fill:{FILL[state]}{extra}"
 
 
 def _class_name(state):
@@ -27,5 +27,5 @@ def render_mermaid(graph):
         arrow = "-.->" if graph.is_missing(b) else "-->"
         out.append(f"  {ids[a]} {arrow} {ids[b]}")
     for state in sorted(used):
-        out.append(f"  classDef {_class_name(state)} {CLASS[state]}")
+        out.append(f"  classDef {_class_name(state)} {_class_def(state)}")
     return "\n".join(out) + "\n"

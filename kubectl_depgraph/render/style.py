@@ -6,6 +6,13 @@ from dataclasses import dataclass
 from kubectl_depgraph.status import ASCII_GLYPHS, COLOURS, GLYPHS
 from kubectl_depgraph.timeutil import parse_time
 
+# Fill colour per status for the graph drawings (dot, mermaid); keyed by State.value.
+FILL = {
+    "ready": "#c8e6c9", "failed": "#ffcdd2", "stalled": "#ffcdd2", "waiting": "#fff9c4",
+    "progressing": "#b3e5fc", "suspended": "#e1bee7", "stale": "#fff9c4",
+    "never reconciled": "#eeeeee", "missing": "#ffffff", "no status": "#ffffff",
+}
+
 _ANSI = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36}
 
 
