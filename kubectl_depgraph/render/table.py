@@ -7,7 +7,8 @@ from kubectl_depgraph.status import State
 
 
 def render_table(graph, refs=None, style=Style(), now=None):
-    wave_of = {r: i for i, wave in enumerate(graph.waves()) for r in wave}
+    # 1-based, as `reconcile --dry-run` numbers its waves.
+    wave_of = {r: i for i, wave in enumerate(graph.waves(), start=1) for r in wave}
     refs = refs if refs is not None else graph.nodes
     order = sorted(refs, key=lambda r: (wave_of.get(r, len(wave_of) + 1), r))
     rows = []
