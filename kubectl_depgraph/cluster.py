@@ -33,7 +33,6 @@ class KubeOptions:
     context: Optional[str] = None
     kubeconfig: Optional[str] = None
     namespace: Optional[str] = None
-    all_namespaces: bool = False
     request_timeout: Optional[str] = None
 
 

@@ -188,11 +188,6 @@ class DepGraph:
                 on_cycle |= component
         return on_cycle | self.downstream(on_cycle)
 
-    def depth(self):
-        """Longest dependency chain length in edges (cycles ignored)."""
-        dag = self._g.subgraph(set(self._g) - self.in_or_behind_cycle())
-        return nx.dag_longest_path_length(dag) if len(dag) else 0
-
     def waves(self):
         """Rollout waves: wave 0 depends on nothing, wave n only on earlier waves. Missing
         nodes and nodes in or behind a cycle are left out (they never become ready)."""

@@ -126,16 +126,12 @@ class FluxObject:
     last_applied_revision: str = ""
     last_attempted_revision: str = ""
     last_handled_reconcile_at: str = ""
-    requested_at: str = ""
     artifact_revision: str = ""                 # sources: status.artifact.revision
     failures: dict = field(default_factory=dict)  # HelmRelease failure counters
     path: str = ""
-    target_namespace: str = ""
     wait: bool = False
     prune: bool = False
     health_checks: Tuple[ObjectRef, ...] = ()
-    has_post_build: bool = False
-    labels: dict = field(default_factory=dict)
     origin: Optional[Origin] = None
     warnings: Tuple[str, ...] = ()
 
@@ -274,8 +270,6 @@ def parse_object(manifest, origin=None, default_namespace="default"):
 
     failures = {k: _int(status_d.get(k)) for k in ("failures", "installFailures", "upgradeFailures")
                 if _int(status_d.get(k))}
-    labels = {str(k): _str(v) for k, v in _dict(meta.get("labels")).items()}
-    annotations = _dict(meta.get("annotations"))
     return FluxObject(
         ref=ref,
         api_version=_str(manifest.get("apiVersion")),
@@ -290,16 +284,12 @@ def parse_object(manifest, origin=None, default_namespace="default"):
         last_applied_revision=_str(status_d.get("lastAppliedRevision")),
         last_attempted_revision=_str(status_d.get("lastAttemptedRevision")),
         last_handled_reconcile_at=_str(status_d.get("lastHandledReconcileAt")),
-        requested_at=_str(annotations.get(RECONCILE_ANNOTATION)),
         artifact_revision=_str(_dict(status_d.get("artifact")).get("revision")),
         failures=failures,
         path=_str(spec.get("path")),
-        target_namespace=_str(spec.get("targetNamespace")),
         wait=_truthy(spec.get("wait")),
         prune=_truthy(spec.get("prune")),
         health_checks=tuple(health),
-        has_post_build=isinstance(spec.get("postBuild"), dict),
-        labels=labels,
         origin=origin,
         warnings=tuple(warnings),
     )

@@ -158,3 +158,12 @@ def test_ascii_glyphs_when_stdout_is_not_utf8():
                                                        "LC_ALL": "C", **NOW})
     assert out.code == 0, out.stderr
     assert out.stdout.splitlines()[2] == "+ ks/flux-system/production-namespaces ready  main@sha1:3f2a9c1e"
+
+
+def test_whole_multi_cluster_repo_warns_that_duplicates_are_merged():
+    from tests.conftest import SHARED_EXAMPLES
+    out = invoke(["tree", "--path", SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example"])
+    assert out.code == 0
+    assert out.stderr == ("warning: 3 objects are defined in more than one cluster folder "
+                          "(clusters/production, clusters/staging); each is shown once: point --path "
+                          "at one cluster folder for its exact graph\n")

@@ -47,7 +47,7 @@ def input_options(func):
         _check_request_timeout(request_timeout)
         kube = KubeOptions(kubectl=kubectl_from_env(kubectl_bin), context=context,
                            kubeconfig=kubeconfig, namespace=namespace,
-                           all_namespaces=all_namespaces, request_timeout=request_timeout)
+                           request_timeout=request_timeout)
         common = Common(Inputs(tuple(files), path, kube), namespace if not all_namespaces else None,
                         style=terminal_style(no_color), debug=debug)
         return func(common=common, **kwargs)

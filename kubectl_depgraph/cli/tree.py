@@ -3,7 +3,8 @@
 import click
 
 from kubectl_depgraph.cli import cli
-from kubectl_depgraph.cli.common import empty_sentence, in_view, input_options, load_graph
+from kubectl_depgraph.cli.common import empty_sentence, in_view, input_options, load_graph, \
+    print_warnings
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.render import data, document, dot, mermaid, table
 from kubectl_depgraph.render.tree import render_tree
@@ -34,6 +35,11 @@ def tree(common, names, output, reverse, depth, sources):
       kubectl depgraph tree -f snapshot.yaml -o dot | dot -Tsvg > graph.svg
       kubectl depgraph tree --path ./clusters/production"""
     inventory, graph = load_graph(common)
+    scopes = inventory.scopes()
+    if len(scopes) > 1 and graph.duplicates:
+        print_warnings([f"{len(graph.duplicates)} objects are defined in more than one cluster folder "
+                        f"({', '.join(scopes)}); each is shown once: point --path at one cluster "
+                        "folder for its exact graph"])
     starts = [graph.resolve(n, common.namespace) for n in names] if names else None
     for ref in starts or ():
         if ref not in graph:   # a source: not part of the dependsOn graph
