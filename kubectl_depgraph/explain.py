@@ -13,13 +13,12 @@ from datetime import timedelta
 from typing import Optional
 
 from kubectl_depgraph import events as ev
-from kubectl_depgraph.model import (HELMCHART, HELMRELEASE, HELMREPOSITORY, KUSTOMIZATION,
+from kubectl_depgraph.model import (FLUX_CLI_KIND, HELMRELEASE, HELMREPOSITORY, SHORT,
                                     SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef)
 from kubectl_depgraph.timeutil import parse_time
-from kubectl_depgraph.status import (State, classify, generation_observed, ready_for_dependents,
-                                     revision_behind)
-
-REQUEUE_DEPENDENCY = 30   # seconds: the controllers' --requeue-dependency default
+from kubectl_depgraph.status import (REQUEUE_DEPENDENCY, State, classify, generation_observed,
+                                     ready_for_dependents, ready_verdict, revision_behind,
+                                     stalled_condition)
 
 # Labels of a link (an edge the walk evaluates). OK links do not block.
 OK = "ready"
@@ -143,12 +142,17 @@ class RootCause:
     summary: str
     detail: str = ""
     members: tuple = ()          # cycle members, in order
-    required_by: tuple = ()      # for a missing object: who names it
+    named_by: tuple = ()         # for a missing object: (holder, via) for each link naming it
     blocks: list = field(default_factory=list)   # not-ready objects waiting on it
 
     @property
     def key(self):
         return (self.ref, self.label)
+
+    @property
+    def required_by(self):
+        """For a missing object: who names it (in spec.dependsOn, as source, in a health check)."""
+        return tuple(sorted({holder for holder, _via in self.named_by}))
 
 
 @dataclass
@@ -305,11 +309,12 @@ def _counts(obj):
 
 
 def _findings(graph, obj, links):
-    """The object's own problems, given its evaluated links."""
-    out = []
+    """The object's own problems, given its evaluated links. The state is status's verdict
+    of the Ready condition (ready_verdict: what classify() says unless the object is
+    suspended or stalled); suspension and Stalled are findings of their own on top of it."""
     if not obj.has_status:
         return [Finding("NoStatus", "no status", "the input carries no status for this object")]
-    ready = obj.ready_condition
+    out = []
     ok = ready_for_dependents(obj)
     source_blocked = any(link.blocked for link in links if link.via == SOURCE)
     if obj.suspended:
@@ -317,8 +322,8 @@ def _findings(graph, obj, links):
                            "spec.suspend is true: the controller leaves it alone until resumed"
                            + ("" if ok else "; its last status is not ready, so its dependents stay "
                                              "blocked"), cause=not ok))
-    stalled = obj.condition("Stalled")
-    if stalled is not None and stalled.status == "True":
+    stalled = stalled_condition(obj)
+    if stalled is not None:
         title = f"stalled: {stalled.reason}"
         if stalled.reason == "RetriesExceeded":
             action = "install" if "install" in stalled.message.lower() else "upgrade"
@@ -327,27 +332,31 @@ def _findings(graph, obj, links):
         if obj.failures:
             summary += f" (failure counts: {_counts(obj)})"
         out.append(Finding(stalled.reason or "Stalled", title, summary, stalled.message))
-    if ready is None:
+    verdict = ready_verdict(obj)
+    state, ready = verdict.state, obj.ready_condition
+    if state is State.NEW:
         out.append(Finding("NeverReconciled", "never reconciled",
                            "no Ready condition: the controller has not processed it yet (is the "
                            "controller running and watching this namespace?)"))
         return out
-    if ready.status == "True":
+    if ready.status == "True":    # READY, or STALE / PROGRESSING on a Ready=True condition
         if not generation_observed(obj):
             out.append(_stale(obj))
         src = graph.sources.get(obj.source) if obj.source else None
-        if obj.ref.kind == KUSTOMIZATION and src is not None and src.artifact_revision \
-                and obj.last_applied_revision and obj.last_applied_revision != src.artifact_revision:
+        if obj.last_applied_revision and revision_behind(obj, obj, src):
             out.append(Finding("RevisionBehind", "behind its source",
                                f"applied {obj.last_applied_revision}, the source has "
                                f"{src.artifact_revision}: applied at its next reconciliation",
                                cause=False))
         return out
     reason = ready.reason
-    if reason == "DependencyNotReady":
+    if state is State.WAITING:
         out.append(Finding(reason, "waiting", "waits for its dependencies (the controller re-checks "
                            f"every {REQUEUE_DEPENDENCY}s)", ready.message, cause=False))
-    elif reason == "HealthCheckFailed":
+    elif state is State.PROGRESSING:
+        out.append(Finding(verdict.reason, "progressing", "a reconciliation is in progress",
+                           ready.message, cause=False))
+    elif reason == "HealthCheckFailed":     # FAILED, or STALE on a failure
         items = _health_items(ready.message)
         non_flux = [i for i in items if i[0] not in WORKLOAD_KINDS]
         named = ", ".join(f"{k}/{ns + '/' if ns else ''}{n} ({s})" for k, ns, n, s in items)
@@ -358,10 +367,7 @@ def _findings(graph, obj, links):
     elif reason in ("ArtifactFailed", "SourceNotReady"):
         out.append(Finding(reason, "source not ready" if reason == "SourceNotReady" else "artifact failed",
                            MEANINGS[reason], ready.message, cause=not source_blocked))
-    elif reason == "Progressing" or ready.status == "Unknown":
-        out.append(Finding(reason or "Progressing", "progressing",
-                           "a reconciliation is in progress", ready.message, cause=False))
-    elif not (stalled is not None and stalled.status == "True" and stalled.reason == reason):
+    elif not (stalled is not None and stalled.reason == reason):
         summary = MEANINGS.get(reason, "the last reconciliation failed")
         if reason in ("InstallFailed", "UpgradeFailed") and obj.failures:
             summary += f" (failure counts: {_counts(obj)})"
@@ -371,7 +377,10 @@ def _findings(graph, obj, links):
             title = f"source {reason or 'failed'}"
         out.append(Finding(reason or "Failed", title, summary, ready.message,
                            cause=not source_blocked))
-    if not generation_observed(obj) and reason != "DependencyNotReady" and not obj.suspended:
+    # A failure under ProgressingWithRetry keeps the old observedGeneration: that is the
+    # failure, not a spec the controller has yet to see (FAILED, not STALE).
+    if state in (State.STALE, State.PROGRESSING) and not generation_observed(obj) \
+            and not obj.suspended:
         out.append(_stale(obj))
     if obj.ref.kind in SOURCE_KINDS and not obj.artifact_revision and obj.ref.kind != HELMREPOSITORY:
         out.append(Finding("NoArtifact", "no artifact", "the source has no artifact: its users have "
@@ -404,8 +413,9 @@ def _next_check(obj, events, now):
     return NextCheck(base, basis, at.strftime("%Y-%m-%dT%H:%M:%SZ"), in_seconds)
 
 
-def _missing_finding(graph, ref):
-    other = graph.other_kind(ref)
+def _missing_finding(graph, ref, via):
+    # Only a dependsOn entry can name the other workload kind by mistake.
+    other = graph.other_kind(ref) if via == DEPENDS_ON else None
     summary = f"{ref} does not exist"
     if other is not None:
         summary += (f"; a {other.kind} of that name exists, but a {ref.kind} can only depend on "
@@ -418,17 +428,18 @@ def _missing_finding(graph, ref):
 
 def nearest(graph, ref):
     """The existing object of the same kind whose ns/name is closest to a missing ref."""
-    candidates = {r.ns_name: r for r in graph.nodes
+    candidates = {r.ns_name: r for r in list(graph.nodes) + sorted(graph.sources)
                   if r.kind == ref.kind and not graph.is_missing(r)}
     match = difflib.get_close_matches(ref.ns_name, sorted(candidates), n=1, cutoff=0.6)
     return candidates[match[0]] if match else None
 
 
-def _step(graph, ref, depth, via, parent, events, now):
+def _step(graph, ref, depth, via, parent):
+    """One object's step, without events (attach_events adds them)."""
     obj = graph.obj(ref)
     if obj is None:
         step = Step(ref, depth, via, parent, State.MISSING)
-        step.findings = [_missing_finding(graph, ref)]
+        step.findings = [_missing_finding(graph, ref, via)]
         return step
     verdict = classify(obj)
     step = Step(ref, depth, via, parent, verdict.state, verdict.reason, verdict.message, verdict.since,
@@ -445,18 +456,35 @@ def _step(graph, ref, depth, via, parent, events, now):
     step.links = [link if link.target_state else replace(link, target_state=graph.verdict(link.target).state)
                   for link in links]
     step.findings = _findings(graph, obj, links)
-    step.events = ev.select(events, ref)
-    if verdict.state is State.WAITING:
-        step.next_check = _next_check(obj, events, now)
     return step
+
+
+def _attach(graph, chain, events, now):
+    """Fill the events and the next-check estimate of a walked chain's steps."""
+    for step in chain:
+        if step.repeated or step.state is State.MISSING:
+            continue
+        step.events = ev.select(events, step.ref)
+        if step.state is State.WAITING:
+            step.next_check = _next_check(graph.obj(step.ref), events, now)
+
+
+def attach_events(graph, result, events, now=None):
+    """Add evidence to an Explanation or an Incident computed without it: each step's events
+    and a waiting object's next-check estimate (the only things events change). Lets the
+    caller fetch events for `result.refs` and walk the graph once."""
+    explanations = result.explanations.values() if isinstance(result, Incident) else [result]
+    for expl in explanations:
+        _attach(graph, expl.chain, events, now)
+    return result
 
 
 # --------------------------------------------------------------------------- the walk
 
 
 class _Walk:
-    def __init__(self, graph, events, now):
-        self.graph, self.events, self.now = graph, events, now
+    def __init__(self, graph):
+        self.graph = graph
         self.chain, self.seen, self.cycles = [], {}, []
         self.children = {}      # ref -> blocked link targets (walk edges)
 
@@ -466,7 +494,7 @@ class _Walk:
             self.chain.append(Step(ref, depth, via, parent, first.state, first.reason, first.message,
                                    first.since, first.suspended, repeated=True))
             return
-        step = _step(self.graph, ref, depth, via, parent, self.events, self.now)
+        step = _step(self.graph, ref, depth, via, parent)
         self.seen[ref] = step
         self.chain.append(step)
         kids = self.children.setdefault(ref, [])
@@ -520,9 +548,9 @@ def _root_causes(walk):
         if behind and not cause_findings:
             label, summary = REVISION_BEHIND, behind[0].detail + \
                 ": it is reapplied when its controller reconciles the new revision"
-        required_by = tuple(sorted({s.ref for s in walk.chain for link in s.links
-                                    if link.target == step.ref and link.label == MISSING}))
-        rc = RootCause(step.ref, label, summary, detail, required_by=required_by)
+        named_by = tuple(sorted({(s.ref, link.via) for s in walk.chain for link in s.links
+                                 if link.target == step.ref and link.label == MISSING}))
+        rc = RootCause(step.ref, label, summary, detail, named_by=named_by)
         causes.setdefault(rc.key, rc)
     for cycle in walk.cycles:
         path = " -> ".join(r.ns_name for r in cycle + [cycle[0]])
@@ -542,8 +570,9 @@ def _root_causes(walk):
 def why(graph, ref, events=None, now=None):
     """Explain `ref` (an ObjectRef in the graph): an Explanation. `events` are raw Event dicts
     (live or from a snapshot), `now` an aware datetime for the re-check estimate."""
-    walk = _Walk(graph, events, now)
+    walk = _Walk(graph)
     walk.visit(ref, 0, "", None, [ref])
+    _attach(graph, walk.chain, events, now)
     target = walk.chain[0]
     obj = graph.obj(ref)
     ready = ready_for_dependents(obj) and not any(f.cause for f in target.findings)
@@ -585,10 +614,10 @@ def why_all(graph, events=None, now=None, refs=None):
         explanations[ref] = expl
         for rc in expl.root_causes:
             merged = causes.setdefault(rc.key, RootCause(rc.ref, rc.label, rc.summary, rc.detail,
-                                                         rc.members, rc.required_by))
+                                                         rc.members, rc.named_by))
             merged.blocks = sorted(set(merged.blocks) | set(rc.blocks) | ({ref} - {rc.ref}
                                    if ref not in rc.members else set()))
-            merged.required_by = tuple(sorted(set(merged.required_by) | set(rc.required_by)))
+            merged.named_by = tuple(sorted(set(merged.named_by) | set(rc.named_by)))
         for cycle in expl.cycles:
             if cycle not in cycles:
                 cycles.append(cycle)
@@ -607,13 +636,47 @@ def why_all(graph, events=None, now=None, refs=None):
 # --------------------------------------------------------------------------- what to do
 
 
-def _flux_kind(ref):
-    return {KUSTOMIZATION: "ks", HELMRELEASE: "hr"}.get(ref.kind)
+def _flux_words(ref):
+    """How the flux CLI names the object's kind: `ks` / `hr` (its short aliases) for the
+    workloads, `source git` … for the sources; None when it has no command for it."""
+    if ref.kind in WORKLOAD_KINDS:
+        return SHORT[ref.kind]
+    words = FLUX_CLI_KIND.get(ref.kind)
+    return " ".join(words) if words else None
 
 
-def _flux_source_words(ref):
-    return {"GitRepository": "source git", "OCIRepository": "source oci", "Bucket": "source bucket",
-            "HelmRepository": "source helm", HELMCHART: "source chart"}.get(ref.kind)
+def _source_field(graph, holder):
+    """The spec field through which `holder` names its source."""
+    obj = graph.obj(holder)
+    if holder.kind == HELMRELEASE:
+        return "spec.chart.spec.sourceRef" if obj is not None and obj.chart is not None else "spec.chartRef"
+    return "spec.sourceRef"
+
+
+def _missing_suggestions(graph, rc):
+    """A missing object: fix the reference in each object that names it, by how it names it."""
+    ref, out = rc.ref, []
+    other = graph.other_kind(ref)
+    near = nearest(graph, ref)
+    for holder, via in rc.named_by:
+        if via == SOURCE:
+            fix = f"; did you mean '{near.ns_name}'?" if near else " or create the source"
+            out.append(Suggestion(f"fix {_source_field(graph, holder)} of {holder.short}: "
+                                  f"{ref.kind} '{ref.ns_name}' does not exist{fix}", ""))
+        elif via == HEALTH_CHECK:
+            out.append(Suggestion(f"{holder.short} health-checks {ref}, which does not exist: fix "
+                                  f"spec.healthChecks of {holder.short} (or what it applies) or "
+                                  "create the object", ""))
+        elif other is not None:
+            out.append(Suggestion(
+                f"{holder.short} names {ref.ns_name} in spec.dependsOn, but that is a "
+                f"{other.kind}: remove the entry and list it under spec.healthChecks instead "
+                f"(kind: {other.kind}, name: {ref.name}, namespace: {ref.namespace})", ""))
+        else:
+            fix = f"; did you mean '{near.ns_name}'?" if near else " or create the object"
+            out.append(Suggestion(f"fix spec.dependsOn of {holder.short}: '{ref.ns_name}' "
+                                  f"does not exist{fix}", ""))
+    return out
 
 
 def _reconcile_dependents(rc):
@@ -624,7 +687,7 @@ def _reconcile_dependents(rc):
 def _root_suggestions(graph, rc):
     ref, ns = rc.ref, rc.ref.namespace
     out = []
-    fk = _flux_kind(ref)
+    words = _flux_words(ref)
     if rc.label == "cycle":
         members = rc.members
         a, b = members[-1], members[0]
@@ -632,28 +695,16 @@ def _root_suggestions(graph, rc):
                               f"{a.short} (in Git)", ""))
         return out
     if rc.label == MISSING:
-        other = graph.other_kind(ref)
-        for holder in rc.required_by:
-            if other is not None:
-                out.append(Suggestion(
-                    f"{holder.short} names {ref.ns_name} in spec.dependsOn, but that is a "
-                    f"{other.kind}: remove the entry and list it under spec.healthChecks instead "
-                    f"(kind: {other.kind}, name: {ref.name}, namespace: {ns})", ""))
-            else:
-                near = nearest(graph, ref)
-                fix = f"; did you mean '{near.ns_name}'?" if near else " or create the object"
-                out.append(Suggestion(f"fix spec.dependsOn of {holder.short}: '{ref.ns_name}' "
-                                      f"does not exist{fix}", ""))
-        return out
+        return _missing_suggestions(graph, rc)
     obj = graph.obj(ref)
     if obj is not None and obj.suspended:
-        kind_words = fk or _flux_source_words(ref)
         out.append(Suggestion(f"resume {ref.short}; it blocks its dependents while suspended",
-                              f"flux resume {kind_words} {ref.name} -n {ns}" if kind_words else ""))
+                              f"flux resume {words} {ref.name} -n {ns}" if words else ""))
     elif rc.label in ("install retries exhausted", "upgrade retries exhausted"):
-        out.append(Suggestion("see why the release failed", f"flux logs --kind=HelmRelease --name={ref.name} -n {ns}"))
+        out.append(Suggestion("see why the release failed",
+                              f"flux logs --kind={ref.kind} --name={ref.name} -n {ns}"))
         out.append(Suggestion("once the cause is fixed, clear the failure counts and retry",
-                              f"flux reconcile hr {ref.name} -n {ns} --reset"))
+                              f"flux reconcile {words} {ref.name} -n {ns} --reset"))
     elif rc.label == "health check failed":
         ready = obj.ready_condition if obj else None
         for kind, item_ns, name, _status in _health_items(ready.message if ready else ""):
@@ -662,11 +713,11 @@ def _root_suggestions(graph, rc):
                                       f"kubectl describe {kind.lower()}/{name} -n {item_ns or ns}"))
     elif rc.label == REVISION_BEHIND:
         out.append(Suggestion(f"apply the source's new revision to {ref.short} now",
-                              f"flux reconcile {fk} {ref.name} -n {ns}" if fk else ""))
+                              f"flux reconcile {words} {ref.name} -n {ns}" if words else ""))
         return out
-    elif rc.label == "waiting for re-check" and fk:
+    elif rc.label == "waiting for re-check" and ref.kind in WORKLOAD_KINDS:
         out.append(Suggestion("check its dependencies now instead of waiting for the next poll",
-                              f"flux reconcile {fk} {ref.name} -n {ns}"))
+                              f"flux reconcile {words} {ref.name} -n {ns}"))
         return out
     elif rc.label == "never reconciled":
         out.append(Suggestion("check that the Flux controllers are running", "flux check"))
@@ -674,11 +725,10 @@ def _root_suggestions(graph, rc):
         out.append(Suggestion("the controller has not seen the latest spec; check it is running",
                               "flux check"))
     elif ref.kind in SOURCE_KINDS:
-        words = _flux_source_words(ref)
         out.append(Suggestion(f"fix the source ({rc.label}; check the URL and the credentials in "
                               "spec.secretRef), then fetch it again",
                               f"flux reconcile {words} {ref.name} -n {ns}" if words else ""))
-    elif fk:
+    elif ref.kind in WORKLOAD_KINDS:
         out.append(Suggestion(f"see the controller's log for {ref.short}",
                               f"flux logs --kind={ref.kind} --name={ref.name} -n {ns}"))
     if ref.kind in WORKLOAD_KINDS and rc.blocks:

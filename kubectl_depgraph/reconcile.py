@@ -253,8 +253,8 @@ def judge(step, obj, requested=None, source_obj=None):
         if step.is_source:
             return Observation(READY, f"fetched revision {obj.artifact_revision}"
                                if obj.artifact_revision else verdict.message)
-        if step.check_revision and source_obj is not None and source_obj.artifact_revision \
-                and obj.last_applied_revision != source_obj.artifact_revision:
+        # A same-source Kustomization depends on it: it must have applied the source's revision.
+        if step.check_revision and revision_behind(obj, obj, source_obj):
             return Observation(PROGRESSING, f"applied {obj.last_applied_revision or 'nothing'}, "
                                             f"source is at {source_obj.artifact_revision}")
         if obj.ref.kind == KUSTOMIZATION and obj.last_applied_revision:
@@ -262,6 +262,9 @@ def judge(step, obj, requested=None, source_obj=None):
         return Observation(READY, verdict.message)
     if verdict.state is State.WAITING:
         return Observation(WAITING, verdict.message)
+    # FAILED includes Ready=False with a failure reason under Reconciling=True
+    # ProgressingWithRetry: this run failed (a retry is another run), so it does not wait
+    # out the timeout.
     if verdict.state in (State.FAILED, State.STALLED):
         return Observation(FAILED, verdict.message or verdict.reason)
     return Observation(PROGRESSING, verdict.message or verdict.state.value)

@@ -5,6 +5,13 @@ from dataclasses import dataclass
 
 from kubectl_depgraph.model import KUSTOMIZATION
 
+# Seconds between a waiting object's dependency checks: the kustomize- and helm-controller
+# --requeue-dependency default (flux-semantics.md).
+REQUEUE_DEPENDENCY = 30
+
+# Ready=False reasons that are not a failure of the last reconciliation.
+_NOT_FAILURE = ("DependencyNotReady", "Progressing")
+
 
 class State(str, enum.Enum):
     READY = "ready"
@@ -67,7 +74,10 @@ def ready_for_dependents(obj):
 
 def revision_behind(dependent, dependency, source_obj):
     """True when Kustomization `dependency` shares `dependent`'s source and has not applied
-    the source's current artifact revision (check 5; Kustomizations only)."""
+    the source's current artifact revision (check 5; Kustomizations only).
+
+    Pass the dependency itself as `dependent` to ask whether it is behind its own source,
+    i.e. what any same-source dependent would see."""
     if dependent is None or dependency is None or source_obj is None:
         return False
     if dependent.ref.kind != KUSTOMIZATION or dependency.ref.kind != KUSTOMIZATION:
@@ -76,6 +86,12 @@ def revision_behind(dependent, dependency, source_obj):
         return False
     return bool(source_obj.artifact_revision) and \
         dependency.last_applied_revision != source_obj.artifact_revision
+
+
+def stalled_condition(obj):
+    """The Stalled condition when it is True (the controller gave up retrying), else None."""
+    stalled = obj.condition("Stalled")
+    return stalled if stalled is not None and stalled.status == "True" else None
 
 
 def classify(obj):
@@ -94,15 +110,34 @@ def classify(obj):
                f"suspended; last status not ready: {ready.message}" if ready else
                "suspended; never reconciled")
         return Verdict(State.SUSPENDED, "Suspended", msg, since, ready_flag)
-    stalled = obj.condition("Stalled")
-    if stalled is not None and stalled.status == "True":
+    stalled = stalled_condition(obj)
+    if stalled is not None:
         return Verdict(State.STALLED, stalled.reason, stalled.message, stalled.last_transition_time)
+    return ready_verdict(obj)
+
+
+def ready_verdict(obj):
+    """The verdict of an existing object's Ready condition alone (with Reconciling and the
+    generation rule), suspension and Stalled aside: NEW, WAITING, FAILED, PROGRESSING,
+    STALE or READY. classify() is this unless the object is suspended or stalled.
+
+    Ready=False with a failure reason is FAILED even while Reconciling=True: the
+    controllers set Reconciling reason ProgressingWithRetry on a failed reconciliation that
+    they will retry, and keep the old observedGeneration (it is updated only when Ready or
+    Stalled). Ready=Unknown, Ready=False Progressing, or Reconciling=True without such a
+    failure is PROGRESSING."""
+    ready = obj.ready_condition
     if ready is None:
         return Verdict(State.NEW, "", "waiting to be reconciled")
+    since = ready.last_transition_time
     if ready.status == "False" and ready.reason == "DependencyNotReady":
         return Verdict(State.WAITING, ready.reason, ready.message, since)
+    failed = ready.status == "False" and ready.reason not in _NOT_FAILURE
     reconciling = obj.condition("Reconciling")
-    if ready.status == "Unknown" or (reconciling is not None and reconciling.status == "True"):
+    reconciling = reconciling is not None and reconciling.status == "True"
+    if failed and reconciling:
+        return Verdict(State.FAILED, ready.reason, ready.message, since)
+    if ready.status == "Unknown" or reconciling or (ready.status == "False" and not failed):
         return Verdict(State.PROGRESSING, ready.reason or "Progressing", ready.message, since)
     if not generation_observed(obj):
         return Verdict(State.STALE, "GenerationNotObserved",

@@ -361,3 +361,90 @@ def test_output_does_not_depend_on_input_order():
             render.render_incident(explain.why_all(g, now=NOW), now=NOW)
         first = first or text
         assert text == first
+
+
+def test_missing_source_is_fixed_in_the_source_reference_not_in_depends_on():
+    broken = ks("apps", ready=False, reason="ArtifactFailed", message="x", source="repo")
+    chart_ref = hr("podinfo", conditions=[cond("Ready", "False", "ArtifactFailed", "x")])
+    del chart_ref["spec"]["chart"]
+    chart_ref["spec"]["chartRef"] = {"kind": "OCIRepository", "name": "podinfo"}
+    g = graph(broken, hr("web", repo="nope", conditions=[cond("Ready", "False", "ArtifactFailed", "x")]),
+              chart_ref)
+    git = ObjectRef("GitRepository", "flux-system", "repo")
+    expl = explain.why(g, K("apps"), now=NOW)
+    assert roots(expl) == [(git, explain.MISSING)]
+    assert expl.root_causes[0].named_by == ((K("apps"), explain.SOURCE),)
+    assert expl.root_causes[0].required_by == (K("apps"),)
+    texts = [s.text for s in expl.suggestions]
+    assert texts[0].startswith("fix spec.sourceRef of ks/flux-system/apps: GitRepository "
+                               "'flux-system/repo' does not exist")
+    assert not any("dependsOn" in t for t in texts)
+    # The missing source's own finding does not mistake it for a workload of the other kind.
+    assert "can only depend on" not in expl.chain[1].findings[0].summary
+    web = [s.text for s in explain.why(g, H("web"), now=NOW).suggestions]
+    assert web[0].startswith("fix spec.chart.spec.sourceRef of hr/flux-system/web: HelmRepository "
+                             "'flux-system/nope' does not exist")
+    podinfo = [s.text for s in explain.why(g, H("podinfo"), now=NOW).suggestions]
+    assert podinfo[0].startswith("fix spec.chartRef of hr/flux-system/podinfo: OCIRepository "
+                                 "'flux-system/podinfo' does not exist")
+    incident = explain.why_all(g, now=NOW)
+    assert not any("dependsOn" in s.text for s in incident.suggestions)
+
+
+def test_missing_dependency_is_still_fixed_in_depends_on():
+    g = graph(ks("apps", deps=[{"name": "zz", "namespace": "other"}], **waiting("other/zz")))
+    expl = explain.why(g, K("apps"), now=NOW)
+    assert expl.root_causes[0].named_by == ((K("apps"), explain.DEPENDS_ON),)
+    assert expl.suggestions[0].text == ("fix spec.dependsOn of ks/flux-system/apps: "
+                                        "'other/zz' does not exist or create the object")
+
+
+def test_failure_retried_by_the_controller_is_failed_everywhere():
+    # Reconciling=True ProgressingWithRetry with Ready=False BuildFailed (observedGeneration
+    # left behind): the verdict and the findings agree it failed, not "progressing".
+    build = "kustomize build failed: accumulating resources: missing file"
+    g = graph(ks("apps", deps=["infra"], **waiting("flux-system/infra")),
+              ks("infra", generation=2, observed=1, conditions=[
+                  cond("Ready", "False", "BuildFailed", build),
+                  cond("Reconciling", "True", "ProgressingWithRetry", "retrying")]))
+    expl = explain.why(g, K("infra"), now=NOW)
+    assert expl.state is State.FAILED
+    assert expl.summary == "Kustomization/flux-system/infra is not ready: failed (BuildFailed); 1 root cause"
+    assert [f.type for f in expl.chain[0].findings] == ["BuildFailed"]
+    assert roots(expl) == [(K("infra"), "BuildFailed")]
+    assert roots(explain.why(g, K("apps"), now=NOW)) == [(K("infra"), "BuildFailed")]
+    assert labels(explain.why(g, K("apps"), now=NOW), K("apps")) == {"infra": explain.NOT_OBSERVED}
+
+
+def test_progressing_is_not_a_root_cause_of_its_own():
+    g = graph(ks("apps", conditions=[cond("Ready", "Unknown", "Progressing", "Reconciliation in progress"),
+                                     cond("Reconciling", "True", "Progressing", "")]))
+    expl = explain.why(g, K("apps"), now=NOW)
+    assert expl.state is State.PROGRESSING
+    assert [(f.type, f.cause) for f in expl.chain[0].findings] == [("Progressing", False)]
+
+
+def test_suspended_source_resumes_with_the_flux_cli_words():
+    src = gitrepo(ready=False, reason="GitOperationFailed", artifact="")
+    src["spec"]["suspend"] = True
+    g = graph(src, ks("apps", ready=False, reason="ArtifactFailed", message="x"))
+    commands = [s.command for s in explain.why(g, K("apps"), now=NOW).suggestions]
+    assert commands[0] == "flux resume source git flux-system -n flux-system"
+
+
+def test_events_attached_after_the_walk_equal_events_during_it():
+    g = graph(ks("apps", deps=["infra"], **waiting("flux-system/infra")),
+              ks("infra", ready=False, reason="BuildFailed", message="x"))
+    events = [{"kind": "Event", "metadata": {"namespace": "flux-system"},
+               "involvedObject": {"kind": "Kustomization", "namespace": "flux-system", "name": name},
+               "type": type_, "reason": reason, "count": 3, "message": "m",
+               "lastTimestamp": "2026-11-21T10:29:50Z"}
+              for name, type_, reason in [("apps", "Normal", "DependencyNotReady"),
+                                          ("infra", "Warning", "BuildFailed")]]
+    once = explain.attach_events(g, explain.why(g, K("apps"), now=NOW), events, NOW)
+    assert render.render_explanation(once, now=NOW) == \
+        render.render_explanation(explain.why(g, K("apps"), events, NOW), now=NOW)
+    assert once.chain[0].next_check.basis == "event" and once.chain[1].events
+    incident = explain.attach_events(g, explain.why_all(g, now=NOW), events, NOW)
+    assert render.render_incident(incident, now=NOW) == \
+        render.render_incident(explain.why_all(g, events, NOW), now=NOW)

@@ -11,7 +11,7 @@ from kubectl_depgraph.reconcile import (FAILED, INTERRUPTED, PROGRESSING, READY,
 from kubectl_depgraph.render.reconcile import render_event, render_plan, render_summary
 from kubectl_depgraph.render.style import Style
 from kubectl_depgraph.model import parse_object
-from tests.builders import REV, gitrepo, graph_of, hr, ks
+from tests.builders import REV, condition, gitrepo, graph_of, hr, ks
 
 
 def K(name, ns="flux-system"):
@@ -141,6 +141,23 @@ def test_judge_revision_rule():
     assert judge(step, behind, source_obj=parse_object(gitrepo())).state == PROGRESSING
     assert judge(step, parse_object(ks("infra")), source_obj=parse_object(gitrepo())).state == READY
 
+
+
+def test_judge_failure_retried_by_the_controller_fails_the_step():
+    # The handled request ended Ready=False BuildFailed with Reconciling=True
+    # ProgressingWithRetry (and the old observedGeneration): this run failed; waiting for
+    # the controller's retry would only run into --timeout.
+    m = ks("apps", ready="False", reason="BuildFailed", message="kustomize build failed",
+           generation=2, observed=1)
+    m["status"]["lastHandledReconcileAt"] = "t1"
+    m["status"]["conditions"].append(condition("Reconciling", "True", "ProgressingWithRetry",
+                                               "Detecting drift for revision x with a timeout of 50s"))
+    obj = parse_object(m)
+    assert judge(Step(K("apps")), obj, requested="t1") == Observation(FAILED, "kustomize build failed")
+    # A run in progress (Ready=Unknown, Reconciling Progressing) is still progressing.
+    m["status"]["conditions"] = [condition("Ready", "Unknown", "Progressing", "Reconciliation in progress"),
+                                 condition("Reconciling", "True", "Progressing", "")]
+    assert judge(Step(K("apps")), parse_object(m), requested="t1").state == PROGRESSING
 
 # --------------------------------------------------------------------------- the scheduler
 

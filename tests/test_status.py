@@ -2,7 +2,7 @@ import pytest
 
 from kubectl_depgraph.model import parse_object
 from kubectl_depgraph.status import State, classify, ready_for_dependents, revision_behind
-from tests.builders import REV, gitrepo, hr, ks
+from tests.builders import REV, condition, gitrepo, hr, ks
 
 
 def verdict(manifest):
@@ -72,3 +72,32 @@ def test_malformed_fields_do_not_crash():
     assert obj.depends_on == ()
     assert obj.warnings == ("spec.dependsOn is not a list: ignored",)
     assert classify(obj).state is State.PROGRESSING  # Ready with no status reads as Unknown
+
+
+def _with_reconciling(manifest, reason):
+    manifest["status"]["conditions"].append(condition("Reconciling", "True", reason, "retrying"))
+    return manifest
+
+
+@pytest.mark.parametrize("kind", ["ks", "hr", "gitrepo"])
+def test_failure_that_will_be_retried_is_failed_not_progressing(kind):
+    # Flux marks a failed reconcile it will retry Reconciling=True ProgressingWithRetry, keeps
+    # Ready=False with the failure reason, and leaves observedGeneration behind.
+    m = {"ks": lambda: ks("a", ready="False", reason="BuildFailed", message="kustomize build failed",
+                          generation=3, observed=2),
+         "hr": lambda: hr("a", ready="False", reason="UpgradeFailed", message="upgrade failed"),
+         "gitrepo": lambda: gitrepo(ready="False", reason="GitOperationFailed", message="clone failed")}[kind]()
+    v = verdict(_with_reconciling(m, "ProgressingWithRetry"))
+    assert (v.state, v.message, v.ready) == (State.FAILED, m["status"]["conditions"][0]["message"], False)
+
+
+def test_reconciling_without_a_failure_is_progressing():
+    assert verdict(_with_reconciling(ks("a", ready="Unknown"), "Progressing")).state is State.PROGRESSING
+    assert verdict(_with_reconciling(ks("a", ready="False", reason="Progressing"),
+                                     "Progressing")).state is State.PROGRESSING
+    assert verdict(ks("a", ready="False", reason="Progressing")).state is State.PROGRESSING
+    # A new run on a Ready object.
+    assert verdict(_with_reconciling(ks("a"), "Progressing")).state is State.PROGRESSING
+    # A waiting HelmRelease has Reconciling=True too ("Fulfilling prerequisites").
+    assert verdict(_with_reconciling(hr("a", deps=["b"], ready="False"), "Progressing")).state \
+        is State.WAITING

@@ -184,3 +184,24 @@ def test_unreachable_cluster_is_an_environment_error(live):
     _, env = live("why-stale")
     out = invoke(["why", "apps", "--context", "unreachable", "--request-timeout", "2s"], env=env)
     assert out.code == 4 and out.stderr.startswith("error: cannot reach the API server")
+
+
+def test_the_walk_runs_once_with_events(monkeypatch):
+    from kubectl_depgraph import explain
+    stepped = []
+    real = explain._step
+    monkeypatch.setattr(explain, "_step", lambda graph, ref, *rest: stepped.append(ref) or real(graph, ref, *rest))
+    out = invoke(["why", "apps", *snapshot_args("why-chain-health")], env=NOW)
+    assert out.code == 0 and "Events:" in out.stdout
+    assert stepped and len(stepped) == len(set(stepped))      # each object explained once
+    for_one = len(stepped)
+    stepped.clear()
+    folder = SCENARIOS_DIR.relative_to(ROOT) / "why-chain-health"
+    invoke(["why", "apps", "-f", folder / "objects.yaml"], env=NOW)    # no events: one walk
+    assert len(stepped) == for_one
+    stepped.clear()
+    invoke(["why", *snapshot_args("why-chain-health")], env=NOW)
+    with_events = len(stepped)
+    stepped.clear()
+    invoke(["why", "-f", folder / "objects.yaml"], env=NOW)
+    assert with_events == len(stepped)

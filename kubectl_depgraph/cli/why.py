@@ -6,7 +6,7 @@ from kubectl_depgraph import events as ev
 from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import in_view, input_options, load_graph
 from kubectl_depgraph.errors import NOT_READY, OK, UsageError
-from kubectl_depgraph.explain import why as explain_one, why_all
+from kubectl_depgraph.explain import attach_events, why as explain_one, why_all
 from kubectl_depgraph.render import data
 from kubectl_depgraph.render import why as render
 
@@ -42,14 +42,14 @@ def why(common, name, output, exit_code):
     inventory, graph = load_graph(common)
     now = common.now
     if name:
-        ref = graph.resolve(name)
-        result = explain_one(graph, ref, now=now)
+        result = explain_one(graph, graph.resolve(name), now=now)
     else:
         refs = sorted(r for r in in_view(graph, common.namespace) if not graph.is_missing(r))
         result = why_all(graph, now=now, refs=refs)
+    # Events are fetched for the objects the walk reached, then attached: one walk.
     events, notes = _evidence(inventory, result.refs)
     if events is not None:
-        result = explain_one(graph, ref, events, now) if name else why_all(graph, events, now, refs)
+        attach_events(graph, result, events, now)
     result.notes.extend(notes)
     scope = common.scope_text(inventory)
     if output == "text":
