@@ -11,14 +11,13 @@ from typing import Optional, Tuple
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, ObjectRef,
                                     Origin)
-from kubectl_depgraph.status import ready_for_dependents
+from kubectl_depgraph.status import REQUEUE_DEPENDENCY, ready_for_dependents
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITIES = (ERROR, WARNING, INFO)          # most severe first
 _RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 DEFAULT_MAX_DEPTH = 4
-REQUEUE_DEPENDENCY = "30s"                   # kustomize/helm-controller --requeue-dependency default
 _LISTED = 8                                  # objects named in a message before "and N more"
 
 
@@ -55,7 +54,7 @@ RULES = {r.id: r for r in (
          "set spec.wait: true (or list the workloads under spec.healthChecks)"),
     Rule("DG007", "deep-chain", WARNING,
          f"a dependency chain longer than --max-depth (default {DEFAULT_MAX_DEPTH}): each hop can "
-         f"add up to {REQUEUE_DEPENDENCY} of dependency polling",
+         f"add up to {REQUEUE_DEPENDENCY}s of dependency polling",
          "depend directly on what is needed instead of through intermediate objects"),
     Rule("DG008", "crd-prune", WARNING,
          "a Kustomization that applies CRDs has prune: true: removing or renaming it deletes the "
@@ -342,7 +341,7 @@ def _deep_chains(ctx, max_depth):
         yield _finding("DG007", chain, ctx.origin(ref),
                        f"{_label(ref)} waits on a chain of {hops} dependencies (more than "
                        f"--max-depth {max_depth}): {path}; each hop can add up to "
-                       f"{REQUEUE_DEPENDENCY} of dependency polling",
+                       f"{REQUEUE_DEPENDENCY}s of dependency polling",
                        f"make {_label(ref)} depend directly on what it needs, or merge "
                        "intermediate Kustomizations")
 

@@ -114,13 +114,8 @@ class Kubectl:
             # Any other failure (401, 500, garbage, timeout) fails the whole read, even when
             # kubectl printed the kinds it did get: a graph silently missing a kind misleads.
             raise cluster_error(CommandFailed("kubectl get failed", res.argv, res.returncode, res.stderr))
-        items = []
-        if res.stdout.strip():
-            doc = _json(res.stdout, "get -o json")
-            items = doc.get("items", [doc]) if isinstance(doc, dict) else []
-            if not isinstance(items, list):
-                items = []
-        return [i for i in items if isinstance(i, dict)], res.stderr
+        doc = parse_json(res.stdout, "get -o json") if res.stdout.strip() else {}
+        return list_items(doc), res.stderr
 
     def flux_objects(self):
         """Every Flux Kustomization, HelmRelease and source the user may read."""
@@ -197,18 +192,17 @@ class Kubectl:
             doc = json.loads(res.stdout)
         except ValueError:
             return [], "events not read: kubectl printed no JSON"
-        items = doc.get("items") if isinstance(doc, dict) else None
-        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else [], None
+        return list_items(doc), None
 
     def get_object(self, ref):
         """The object as a dict, or None when it does not exist."""
         res = self.run("get", "-n", ref.namespace, f"{resource_name(ref.kind)}/{ref.name}", "-o", "json",
                        ok_codes=(0, 1))
         if res.returncode != 0:
-            if "(NotFound)" in res.stderr or "NotFound" in res.stderr:
+            if "NotFound" in res.stderr:
                 return None
             raise cluster_error(CommandFailed("kubectl get failed", res.argv, res.returncode, res.stderr))
-        doc = _json(res.stdout, "get -o json")
+        doc = parse_json(res.stdout, "get -o json")
         if not isinstance(doc, dict):
             raise ClusterError(f"kubectl get {ref} printed JSON that is not an object",
                                hint="the API server may be returning garbage; retry with --debug")
@@ -237,13 +231,22 @@ class Kubectl:
         return self.argv("get", "--raw", f"{path}?{query}")
 
 
-def _json(text, what):
+def parse_json(text, what):
+    """kubectl's JSON output, or a ClusterError saying the server answered garbage."""
     try:
         return json.loads(text)
     except ValueError:
         raise ClusterError(f"kubectl printed something that is not JSON for '{what}'",
                            hint="the API server (or a proxy in front of it) answers garbage; "
                                 "retry with --debug") from None
+
+
+def list_items(doc):
+    """The object dicts of a kubectl List (a single object counts as a list of one)."""
+    if not isinstance(doc, dict):
+        return []
+    items = doc.get("items", [doc] if doc.get("kind") else [])
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
 def _error_lines(stderr):

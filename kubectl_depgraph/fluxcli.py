@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from kubectl_depgraph import runner
+from kubectl_depgraph.cluster import list_items, parse_json
 from kubectl_depgraph.timeutil import go_duration, parse_duration
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound, DepgraphError
 from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, PLURALS, RECONCILE_ANNOTATION,
@@ -162,16 +163,11 @@ class ObjectReader:
     def list(self, kind, namespace=None):
         """(items, the list's resourceVersion) of `kind`."""
         path = self.path(kind, namespace)
-        res = self.kubectl.run("get", "--raw", path)
-        try:
-            doc = json.loads(res.stdout)
-        except ValueError:
-            doc = None
+        doc = parse_json(self.kubectl.run("get", "--raw", path).stdout, f"get --raw {path}")
         if not isinstance(doc, dict):
-            raise ClusterError(f"kubectl get --raw {path} printed no JSON",
+            raise ClusterError(f"kubectl get --raw {path} printed JSON that is not a list",
                                hint="retry with --debug")
-        items = doc.get("items") or []
-        return [i for i in items if isinstance(i, dict)], (doc.get("metadata") or {}).get("resourceVersion")
+        return list_items(doc), (doc.get("metadata") or {}).get("resourceVersion")
 
 
 def versions_of(objects):

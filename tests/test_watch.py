@@ -19,7 +19,7 @@ from kubectl_depgraph.cluster import KubeOptions, Kubectl
 from kubectl_depgraph.errors import CommandNotFound
 from kubectl_depgraph.fluxcli import JsonStream, KindWatch, ObjectReader
 from kubectl_depgraph.model import KUSTOMIZATION, ObjectRef
-from tests.apiserver import REQUESTED_AT, TEST_DELAY, Forbid, kustomization, source
+from tests.apiserver import TEST_DELAY, Forbid, kustomization, source
 from tests.clirun import ROOT, invoke
 
 FS = "flux-system"
@@ -233,9 +233,9 @@ def until(predicate, timeout=10.0):
         time.sleep(0.01)
 
 
-def requested(watch, name):
+def handled(watch, name):
     obj = watch.get(ObjectRef(KUSTOMIZATION, FS, name))
-    return obj is not None and obj.requested_at
+    return obj is not None and obj.last_handled_reconcile_at
 
 
 def test_kind_watch_lists_then_follows(kind_watch):
@@ -254,14 +254,16 @@ def test_kind_watch_lists_then_follows(kind_watch):
 def test_kind_watch_resumes_from_the_last_version_when_the_process_dies(kind_watch):
     server, watch, _ = kind_watch([ks("infra")])
     until(lambda: server.requests_matching("GET", KS_PATH + "$", watch="1"))
-    server.update_status("Kustomization", FS, "infra", lambda o: o["metadata"].update(annotations={REQUESTED_AT: "1"}))
-    until(lambda: requested(watch, "infra") == "1")
+    server.update_status("Kustomization", FS, "infra",
+                         lambda o: o.setdefault("status", {}).update(lastHandledReconcileAt="1"))
+    until(lambda: handled(watch, "infra") == "1")
     seen = server.store.resource_version
     os.kill(watch._proc.pid, signal.SIGKILL)
     until(lambda: len(server.requests_matching("GET", KS_PATH + "$", watch="1")) == 2)
     assert server.requests_matching("GET", KS_PATH + "$", watch="1")[1].query["resourceVersion"] == seen
-    server.update_status("Kustomization", FS, "infra", lambda o: o["metadata"].update(annotations={REQUESTED_AT: "2"}))
-    until(lambda: requested(watch, "infra") == "2")
+    server.update_status("Kustomization", FS, "infra",
+                         lambda o: o.setdefault("status", {}).update(lastHandledReconcileAt="2"))
+    until(lambda: handled(watch, "infra") == "2")
     assert watch.live and watch.failed is None
     lists = [r for r in server.requests_matching("GET", KS_PATH + "$") if "watch" not in r.query]
     assert len(lists) == 1, "resuming needs no new list"
