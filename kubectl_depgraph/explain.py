@@ -5,7 +5,6 @@ objects a failed health check names), depth first, each object once. It returns 
 (an Explanation); nothing here reads the cluster or prints. why_all() explains every
 not-ready object and groups them by root cause (an Incident)."""
 
-import difflib
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -420,18 +419,10 @@ def _missing_finding(graph, ref, via):
     if other is not None:
         summary += (f"; a {other.kind} of that name exists, but a {ref.kind} can only depend on "
                     f"{ref.kind}s")
-    near = nearest(graph, ref)
+    near = next(iter(graph.nearest_to(ref, limit=1)), None)
     if near is not None and other is None:
         summary += f"; did you mean '{near.ns_name}'?"
     return Finding("NotFound", "missing", summary, cause=True)
-
-
-def nearest(graph, ref):
-    """The existing object of the same kind whose ns/name is closest to a missing ref."""
-    candidates = {r.ns_name: r for r in list(graph.nodes) + sorted(graph.sources)
-                  if r.kind == ref.kind and not graph.is_missing(r)}
-    match = difflib.get_close_matches(ref.ns_name, sorted(candidates), n=1, cutoff=0.6)
-    return candidates[match[0]] if match else None
 
 
 def _step(graph, ref, depth, via, parent):
@@ -657,7 +648,7 @@ def _missing_suggestions(graph, rc):
     """A missing object: fix the reference in each object that names it, by how it names it."""
     ref, out = rc.ref, []
     other = graph.other_kind(ref)
-    near = nearest(graph, ref)
+    near = next(iter(graph.nearest_to(ref, limit=1)), None)
     for holder, via in rc.named_by:
         if via == SOURCE:
             fix = f"; did you mean '{near.ns_name}'?" if near else " or create the source"

@@ -157,8 +157,8 @@ class DepGraph:
         another namespace first (dependsOn's namespace defaults to the holder's own), then
         close spellings, same namespace first."""
         ranked = []
-        for ref in self.nodes:
-            if ref.kind != missing.kind or self.is_missing(ref):
+        for ref in self._known():
+            if ref.kind != missing.kind:
                 continue
             ratio = difflib.SequenceMatcher(None, missing.name, ref.name).ratio()
             if ref.name == missing.name:
