@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from kubectl_depgraph.errors import UsageError
+from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, ObjectRef,
                                     Origin)
 from kubectl_depgraph.status import REQUEUE_DEPENDENCY, ready_for_dependents
@@ -211,7 +212,7 @@ def _cycles(ctx):
         if len(cycle) == 1:
             continue                     # self-dependency: DG005
         kind = cycle[0].kind
-        path = " → ".join(r.ns_name for r in cycle + [cycle[0]])
+        path = cycle_path(cycle)
         blocked = ctx.blocked_behind(cycle)
         yield _finding("DG001", cycle + blocked, ctx.origin(cycle[0]),
                        f"dependency cycle between {kind}s: {path}; its members never become "

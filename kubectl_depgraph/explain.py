@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Optional
 
 from kubectl_depgraph import events as ev
+from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.model import (FLUX_CLI_KIND, HELMRELEASE, HELMREPOSITORY, SHORT,
                                     SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef)
 from kubectl_depgraph.timeutil import parse_time
@@ -544,7 +545,7 @@ def _root_causes(walk):
         rc = RootCause(step.ref, label, summary, detail, named_by=named_by)
         causes.setdefault(rc.key, rc)
     for cycle in walk.cycles:
-        path = " -> ".join(r.ns_name for r in cycle + [cycle[0]])
+        path = cycle_path(cycle, arrow="->")
         rc = RootCause(cycle[0], "cycle", f"dependency cycle {path}: its members wait for each other "
                        "forever; it never resolves by itself", members=tuple(cycle))
         causes.setdefault(rc.key, rc)

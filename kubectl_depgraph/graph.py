@@ -19,6 +19,11 @@ from kubectl_depgraph.status import classify
 MAX_CYCLES = 100
 
 
+def cycle_path(cycle, spell=lambda ref: ref.ns_name, arrow="→"):
+    """A cycle written closed, `a → b → a` (kustomize-controller logs it with `->`)."""
+    return f" {arrow} ".join(spell(ref) for ref in [*cycle, cycle[0]])
+
+
 @dataclass(frozen=True)
 class Duplicate:
     ref: ObjectRef

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Tuple
 
 from kubectl_depgraph.errors import DepgraphError, UsageError
+from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.model import FLUX_CLI_KIND, KUSTOMIZATION, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef
 from kubectl_depgraph.status import State, classify, ready_for_dependents, revision_behind
 from kubectl_depgraph.timeutil import format_duration
@@ -135,7 +136,7 @@ def plan(graph, selected, sources=True):
         obj = graph.obj(ref)
         if ref in behind_cycle:
             if ref in on_cycle:
-                text = " → ".join(r.ns_name for r in on_cycle[ref] + [on_cycle[ref][0]])
+                text = cycle_path(on_cycle[ref])
                 message = f"in a dependency cycle: {text}"
             else:
                 member = min(graph.upstream([ref]) & set(on_cycle))

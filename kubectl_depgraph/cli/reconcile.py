@@ -13,6 +13,7 @@ from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import echo_err, empty_sentence, input_options, load_graph
 from kubectl_depgraph.cluster import Kubectl
 from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError
+from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.model import HELMRELEASE, KUSTOMIZATION
 from kubectl_depgraph.render.reconcile import render_event, render_live, render_plan, render_summary
 from kubectl_depgraph.render.style import Style
@@ -93,7 +94,7 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
         echo_err(f"note: {wait.dependency} is not ready ({wait.message}); "
                  f"{', '.join(str(d) for d in wait.dependents)} will wait for it")
     for cycle in plan.cycles:
-        echo_err("note: dependency cycle, not reconciled: " + " → ".join(str(r) for r in cycle + [cycle[0]]))
+        echo_err("note: dependency cycle, not reconciled: " + cycle_path(cycle, str, err_style.arrow))
     progress = Progress(err_style, live=_stderr_is_tty())
     outcome = core.execute(plan, backend, parallel=parallel, timeout=seconds, fail_fast=fail_fast,
                            clock=time.monotonic, sleep=time.sleep, on_event=progress,

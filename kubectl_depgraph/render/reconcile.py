@@ -2,6 +2,7 @@
 style (► ✔ ◎ ✗), a one-line live view, and the summary table. Each returns a str."""
 
 from kubectl_depgraph.model import SOURCE_KINDS
+from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.reconcile import FAILED, INTERRUPTED, READY, SKIPPED, SUSPENDED
 from kubectl_depgraph.render.style import Style, one_line
 from kubectl_depgraph.render.table import plain_table
@@ -48,7 +49,7 @@ def render_plan(plan, command_of, style=Style(), how=""):
         out.append("")
         out.append("Dependency cycles (members and their dependents are not reconciled):")
         for cycle in plan.cycles:
-            out.append("  " + f" {style.arrow} ".join(str(r) for r in cycle + [cycle[0]]))
+            out.append("  " + cycle_path(cycle, str, style.arrow))
     if plan.excluded:
         out.append("")
         out.append("Not reconciled:")

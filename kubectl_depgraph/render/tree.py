@@ -1,6 +1,7 @@
 """-o tree: the rollout tree. Default direction: roots depend on nothing and their
 children are their dependents; reverse: children are what a node depends on."""
 
+from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.render.style import Style, one_line, short_revision
 from kubectl_depgraph.status import State, classify
 
@@ -79,7 +80,7 @@ def render_tree(graph, starts=None, reverse=False, depth=None, sources=False, st
     if cycles and not explicit:
         lines.append("")
         for cycle in cycles:
-            path = f" {style.arrow} ".join(r.short for r in cycle + [cycle[0]])
+            path = cycle_path(cycle, lambda r: r.short, style.arrow)
             lines.append(style.paint(f"cycle: {path} (these objects wait for each other forever)", colour="red"))
     return "\n".join(lines) + "\n"
 

@@ -3,6 +3,7 @@ by depth) and the versioned data document (-o json/yaml, README "why" schema). P
 every function returns a string or a dict, deterministic for a given `now`."""
 
 from kubectl_depgraph.explain import DEPENDS_ON, HEALTH_CHECK, OK, SOURCE
+from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.render.style import Style, age, one_line, short_revision
 from kubectl_depgraph.status import State
 
@@ -108,7 +109,7 @@ def _step_lines(step, style, now, events_read):
 def _root_lines(rc, style, extra=()):
     state = State.MISSING if rc.label == "missing" else (
         State.SUSPENDED if rc.label == "suspended" else State.FAILED)
-    name = " -> ".join(r.short for r in rc.members + (rc.members[0],)) if rc.members else rc.ref.short
+    name = cycle_path(rc.members, lambda r: r.short, "->") if rc.members else rc.ref.short
     lines = [f"  {_glyph(style, state)} {style.paint(name, bold=True)}  {style.paint(rc.label, state)}"]
     pairs = [("Meaning", rc.summary), ("Message", one_line(rc.detail, MESSAGE_WIDTH))]
     if rc.required_by:
