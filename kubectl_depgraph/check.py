@@ -12,7 +12,7 @@ from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, ObjectRef,
                                     Origin)
-from kubectl_depgraph.status import REQUEUE_DEPENDENCY, ready_for_dependents
+from kubectl_depgraph.status import REQUEUE_DEPENDENCY, dependency_problems, ready_for_dependents
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITIES = (ERROR, WARNING, INFO)          # most severe first
@@ -385,8 +385,6 @@ def _suspended(ctx):
 
 
 # The controllers' not-found texts (flux-semantics.md): Kustomization, then HelmRelease.
-_NOT_FOUND = re.compile(r"dependency '([^'/]+)/([^']+)' not found|"
-                        r"unable to get '([^'/]+)/([^']+)' dependency")
 
 
 def _not_visible(ctx):
@@ -395,10 +393,11 @@ def _not_visible(ctx):
         ready = obj.ready_condition
         if ready is None or ready.status != "False" or ready.reason != "DependencyNotReady":
             continue
-        m = _NOT_FOUND.search(ready.message)
-        if not m:
+        not_found = [ns_name for ns_name, problem in dependency_problems(ready.message)
+                     if problem == "not found"]
+        if not not_found:
             continue
-        ns, name = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+        ns, name = not_found[0].split("/", 1)
         dep = ObjectRef(obj.ref.kind, ns, name)
         if graph.is_missing(dep) or dep not in graph:
             continue                     # really missing: DG002

@@ -15,10 +15,10 @@ from kubectl_depgraph import events as ev
 from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.model import (FLUX_CLI_KIND, HELMRELEASE, HELMREPOSITORY, SHORT,
                                     SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef)
+from kubectl_depgraph.status import (REQUEUE_DEPENDENCY, State, classify, dependency_problems,
+                                     generation_observed, ready_for_dependents, ready_verdict,
+                                     revision_behind, stalled_condition)
 from kubectl_depgraph.timeutil import parse_time
-from kubectl_depgraph.status import (REQUEUE_DEPENDENCY, State, classify, generation_observed,
-                                     ready_for_dependents, ready_verdict, revision_behind,
-                                     stalled_condition)
 
 # Labels of a link (an edge the walk evaluates). OK links do not block.
 OK = "ready"
@@ -32,7 +32,6 @@ NO_ARTIFACT = "no artifact"
 
 DEPENDS_ON, SOURCE, HEALTH_CHECK = "dependsOn", "source", "healthCheck"
 
-_DEP_IN_MESSAGE = re.compile(r"(?:dependency '([^']+)'|unable to get '([^']+)' dependency)")
 _HEALTH = re.compile(r"timeout waiting for: \[(.*)\]", re.S)
 _HEALTH_ITEM = re.compile(r"([A-Za-z0-9]+)/(?:([^/\s]+)/)?([^/\s]+) status: '([^']*)'")
 
@@ -201,7 +200,7 @@ def _named_in_message(obj):
     ready = obj.ready_condition if obj else None
     if ready is None or ready.reason != "DependencyNotReady":
         return set()
-    return {a or b for a, b in _DEP_IN_MESSAGE.findall(ready.message)}
+    return {ns_name for ns_name, _ in dependency_problems(ready.message)}
 
 
 def _ready_expr_false_by_controller(obj, dep_ref):

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 from kubectl_depgraph import runner
 from kubectl_depgraph.cluster import list_items, parse_json
-from kubectl_depgraph.timeutil import go_duration, parse_duration
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound, DepgraphError
 from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, PLURALS, RECONCILE_ANNOTATION,
                                     parse_object, resource_name)
 from kubectl_depgraph.reconcile import (FAILED, PROGRESSING, READY, WAITING, Backend, Observation,
                                         judge)
+from kubectl_depgraph.status import dependency_problems
+from kubectl_depgraph.timeutil import go_duration, parse_duration
 
 # --------------------------------------------------------------------------- shared bits
 
@@ -71,8 +72,6 @@ class FluxOutput:
     lines: tuple = ()
 
 
-_DEPENDENCY = re.compile(r"dependency '[^']+' (is not ready|revision is not up to date|not found)|"
-                         r"unable to get '[^']+' dependency|DependencyNotReady")
 _GLYPHS = ("►", "✔", "◎", "✗", "⚠")
 
 
@@ -92,7 +91,8 @@ def parse_flux_output(stderr, returncode):
         message = re.sub(r"^(Error|error): ", "", message)
     if message == "context deadline exceeded":
         message = "timed out (flux: context deadline exceeded)"
-    return FluxOutput(False, message, bool(_DEPENDENCY.search(message)), lines)
+    waiting = bool(dependency_problems(message)) or "DependencyNotReady" in message
+    return FluxOutput(False, message, waiting, lines)
 
 
 def run_flux(argv, timeout):

@@ -1,6 +1,7 @@
 """Readiness verdicts with the controllers' own rules (flux-semantics.md). No I/O."""
 
 import enum
+import re
 from dataclasses import dataclass
 
 from kubectl_depgraph.model import KUSTOMIZATION
@@ -8,6 +9,20 @@ from kubectl_depgraph.model import KUSTOMIZATION
 # Seconds between a waiting object's dependency checks: the kustomize- and helm-controller
 # --requeue-dependency default (flux-semantics.md).
 REQUEUE_DEPENDENCY = 30
+
+# The dependency texts of a DependencyNotReady message: kustomize-controller's
+# `dependency 'ns/name' is not ready[ according to readyExpr eval]|revision is not up to
+# date|not found: …` and helm-controller's `unable to get 'ns/name' dependency: …`.
+_DEPENDENCY_TEXT = re.compile(r"dependency '([^'/]+/[^']+)' (not found|revision is not up to date|is not ready)|"
+                              r"unable to get '([^'/]+/[^']+)' dependency")
+
+
+def dependency_problems(message):
+    """[(`ns/name`, 'not found' | 'revision is not up to date' | 'is not ready')] named in a
+    controller's dependency message, in order."""
+    return [(a, problem) if a else (b, "not found")
+            for a, problem, b in _DEPENDENCY_TEXT.findall(message or "")]
+
 
 # Ready=False reasons that are not a failure of the last reconciliation.
 _NOT_FAILURE = ("DependencyNotReady", "Progressing")

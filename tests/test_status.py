@@ -101,3 +101,15 @@ def test_reconciling_without_a_failure_is_progressing():
     # A waiting HelmRelease has Reconciling=True too ("Fulfilling prerequisites").
     assert verdict(_with_reconciling(hr("a", deps=["b"], ready="False"), "Progressing")).state \
         is State.WAITING
+
+
+def test_dependency_problems_reads_both_controllers_messages():
+    from kubectl_depgraph.status import dependency_problems
+    assert dependency_problems("dependency 'flux-system/infra' is not ready") == [("flux-system/infra", "is not ready")]
+    assert dependency_problems("dependency 'a/b' revision is not up to date") == [("a/b", "revision is not up to date")]
+    assert dependency_problems("dependency 'a/b' not found: kustomizations.kustomize.toolkit.fluxcd.io \"b\" not found") \
+        == [("a/b", "not found")]
+    assert dependency_problems("unable to get 'data/pg' dependency: helmreleases.helm.toolkit.fluxcd.io \"pg\" "
+                               "not found") == [("data/pg", "not found")]
+    assert dependency_problems("dependency 'a/b' is not ready according to readyExpr eval") == [("a/b", "is not ready")]
+    assert dependency_problems("Applied revision: main@sha1:abc") == []
