@@ -42,7 +42,7 @@ def why(common, name, output, exit_code):
     inventory, graph = load_graph(common)
     now = common.now
     if name:
-        result = explain_one(graph, graph.resolve(name), now=now)
+        result = explain_one(graph, graph.resolve(name, common.namespace), now=now)
     else:
         refs = sorted(r for r in in_view(graph, common.namespace) if not graph.is_missing(r))
         result = why_all(graph, now=now, refs=refs)

@@ -4,10 +4,10 @@ every function returns a string or a dict, deterministic for a given `now`."""
 
 from kubectl_depgraph.explain import DEPENDS_ON, HEALTH_CHECK, OK, SOURCE
 from kubectl_depgraph.graph import cycle_path
+from kubectl_depgraph.render.data import SCHEMA
 from kubectl_depgraph.render.style import Style, age, one_line, short_revision
 from kubectl_depgraph.status import State
 
-SCHEMA = "kubectl-depgraph/v1"
 INDENT = "    "
 MESSAGE_WIDTH = 160
 
