@@ -41,23 +41,6 @@ class State(str, enum.Enum):
     UNKNOWN = "no status"         # --path input: manifests carry no status
 
 
-GLYPHS = {
-    State.READY: "✔", State.FAILED: "✗", State.WAITING: "◎", State.PROGRESSING: "↻",
-    State.STALLED: "✗", State.SUSPENDED: "⏸", State.STALE: "◌", State.NEW: "○",
-    State.MISSING: "?", State.UNKNOWN: "·",
-}
-ASCII_GLYPHS = {
-    State.READY: "+", State.FAILED: "x", State.WAITING: "~", State.PROGRESSING: ">",
-    State.STALLED: "x", State.SUSPENDED: "=", State.STALE: "~", State.NEW: "o",
-    State.MISSING: "?", State.UNKNOWN: "-",
-}
-COLOURS = {
-    State.READY: "green", State.FAILED: "red", State.STALLED: "red", State.WAITING: "yellow",
-    State.PROGRESSING: "cyan", State.SUSPENDED: "magenta", State.STALE: "yellow",
-    State.NEW: "yellow", State.MISSING: "red", State.UNKNOWN: None,
-}
-
-
 @dataclass(frozen=True)
 class Verdict:
     state: State

@@ -3,8 +3,25 @@
 import re
 from dataclasses import dataclass
 
-from kubectl_depgraph.status import ASCII_GLYPHS, COLOURS, GLYPHS
+from kubectl_depgraph.status import State
 from kubectl_depgraph.timeutil import parse_time
+
+# Glyph and terminal colour per status (ASCII where stdout is not UTF-8).
+GLYPHS = {
+    State.READY: "✔", State.FAILED: "✗", State.WAITING: "◎", State.PROGRESSING: "↻",
+    State.STALLED: "✗", State.SUSPENDED: "⏸", State.STALE: "◌", State.NEW: "○",
+    State.MISSING: "?", State.UNKNOWN: "·",
+}
+ASCII_GLYPHS = {
+    State.READY: "+", State.FAILED: "x", State.WAITING: "~", State.PROGRESSING: ">",
+    State.STALLED: "x", State.SUSPENDED: "=", State.STALE: "~", State.NEW: "o",
+    State.MISSING: "?", State.UNKNOWN: "-",
+}
+COLOURS = {
+    State.READY: "green", State.FAILED: "red", State.STALLED: "red", State.WAITING: "yellow",
+    State.PROGRESSING: "cyan", State.SUSPENDED: "magenta", State.STALE: "yellow",
+    State.NEW: "yellow", State.MISSING: "red", State.UNKNOWN: None,
+}
 
 # Fill colour per status for the graph drawings (dot, mermaid); keyed by State.value.
 FILL = {
