@@ -10,12 +10,12 @@ import click
 
 from kubectl_depgraph import fluxcli, reconcile as core
 from kubectl_depgraph.cli import cli
-from kubectl_depgraph.cli.common import echo_err, empty_sentence, input_options, load_graph
+from kubectl_depgraph.cli.common import empty_sentence, input_options, load_graph
 from kubectl_depgraph.cluster import Kubectl
 from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError
-from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.model import HELMRELEASE, KUSTOMIZATION
-from kubectl_depgraph.render.reconcile import render_event, render_live, render_plan, render_summary
+from kubectl_depgraph.render.reconcile import (render_event, render_live, render_notes, render_plan,
+                                               render_summary)
 from kubectl_depgraph.render.style import Style
 
 # Between reads of the running objects: each read is one `kubectl get --raw` per kind.
@@ -90,11 +90,7 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
     workers = max(4, min(parallel * 2, 32))
     backend = (fluxcli.FluxBackend(kubectl, versions, workers=workers, kube_options=common.inputs.kube)
                if use_flux else fluxcli.KubectlBackend(kubectl, versions, workers=workers))
-    for wait in plan.outside:
-        echo_err(f"note: {wait.dependency} is not ready ({wait.message}); "
-                 f"{', '.join(str(d) for d in wait.dependents)} will wait for it")
-    for cycle in plan.cycles:
-        echo_err("note: dependency cycle, not reconciled: " + cycle_path(cycle, str, err_style.arrow))
+    click.echo(render_notes(plan, err_style), nl=False, err=True)
     progress = Progress(err_style, live=_stderr_is_tty())
     outcome = core.execute(plan, backend, parallel=parallel, timeout=seconds, fail_fast=fail_fast,
                            clock=time.monotonic, sleep=time.sleep, on_event=progress,

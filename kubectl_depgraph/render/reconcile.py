@@ -60,6 +60,16 @@ def render_plan(plan, command_of, style=Style(), how=""):
     return "\n".join(out) + "\n"
 
 
+def render_notes(plan, style=Style()):
+    """Before a real run (stderr): what will wait on objects outside the selection, and the
+    cycles left out."""
+    lines = [f"note: {wait.dependency} is not ready ({one_line(wait.message)}); "
+             f"{', '.join(str(d) for d in wait.dependents)} will wait for it" for wait in plan.outside]
+    lines += [f"note: dependency cycle, not reconciled: {cycle_path(cycle, str, style.arrow)}"
+              for cycle in plan.cycles]
+    return "".join(line + "\n" for line in lines)
+
+
 def render_event(event, style=Style()):
     """One progress line for a reconcile.Event, or '' for events that print nothing."""
     ref = event.ref
