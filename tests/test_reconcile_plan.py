@@ -8,7 +8,7 @@ from kubectl_depgraph.model import ObjectRef
 from kubectl_depgraph.reconcile import (FAILED, INTERRUPTED, PROGRESSING, READY, SKIPPED, SUSPENDED,
                                         WAITING, Backend, Observation, Step, critical_path, execute,
                                         judge, plan, select)
-from kubectl_depgraph.render.reconcile import render_event, render_plan, render_summary
+from kubectl_depgraph.render.reconcile import render_event, render_notes, render_plan, render_summary
 from kubectl_depgraph.render.style import Style
 from kubectl_depgraph.model import parse_object
 from tests.builders import REV, condition, gitrepo, graph_of, hr, ks
@@ -78,6 +78,8 @@ def test_outside_dependency_not_ready_is_noted():
     assert [s.ref for s in p.workloads] == [K("apps")]
     assert p.outside[0].dependency == K("infra") and p.outside[0].dependents == (K("apps"),)
     assert "boom" in p.outside[0].message
+    assert render_notes(p) == ("note: Kustomization/flux-system/infra is not ready (boom); "
+                               "Kustomization/flux-system/apps will wait for it\n")
 
 
 def test_cycle_members_and_dependents_excluded():
