@@ -220,12 +220,8 @@ def evaluate_dependency(graph, obj, dep):
                     classify(target).state)
 
     if target is None:
-        other = graph.other_kind(dep.ref)
-        detail = f"{dep.ref} does not exist"
-        if other is not None:
-            detail += (f"; a {other.kind} of that name exists, but a {dep.ref.kind} can only depend "
-                       f"on {dep.ref.kind}s")
-        return link(MISSING, detail)
+        note = graph.other_kind_note(dep.ref)
+        return link(MISSING, f"{dep.ref} does not exist" + (f"; {note}" if note else ""))
     ready = ready_for_dependents(target)
     if dep.ready_expr:
         if _ready_expr_false_by_controller(obj, dep.ref):
@@ -414,13 +410,10 @@ def _next_check(obj, events, now):
 
 def _missing_finding(graph, ref, via):
     # Only a dependsOn entry can name the other workload kind by mistake.
-    other = graph.other_kind(ref) if via == DEPENDS_ON else None
-    summary = f"{ref} does not exist"
-    if other is not None:
-        summary += (f"; a {other.kind} of that name exists, but a {ref.kind} can only depend on "
-                    f"{ref.kind}s")
+    note = graph.other_kind_note(ref) if via == DEPENDS_ON else None
+    summary = f"{ref} does not exist" + (f"; {note}" if note else "")
     near = next(iter(graph.nearest_to(ref, limit=1)), None)
-    if near is not None and other is None:
+    if near is not None and note is None:
         summary += f"; did you mean '{near.ns_name}'?"
     return Finding("NotFound", "missing", summary, cause=True)
 

@@ -172,6 +172,14 @@ class DepGraph:
                 ranked.append(((1 if ref.namespace == missing.namespace else 2, -ratio), ref))
         return [ref for _, ref in sorted(ranked)[:limit]]
 
+    def other_kind_note(self, ref):
+        """For a missing dependency named like an object of the other kind, the sentence that
+        says why it still does not count; else None."""
+        other = self.other_kind(ref)
+        if other is None:
+            return None
+        return f"a {other.kind} of that name exists, but a {ref.kind} can only depend on {ref.kind}s"
+
     def cycles(self):
         """Each elementary cycle once, as a list starting at its smallest node, sorted.
 

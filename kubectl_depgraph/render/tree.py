@@ -16,9 +16,8 @@ def node_label(graph, ref, style, with_message=True):
         return " ".join(parts)
     detail = ""
     if verdict.state is State.MISSING:
-        other = graph.other_kind(ref)
-        detail = "not found" + (f" (a {other.kind} of that name exists: {ref.kind}s can only "
-                                f"depend on {ref.kind}s)" if other else "")
+        note = graph.other_kind_note(ref)
+        detail = "not found" + (f" ({note})" if note else "")
     elif verdict.state is State.READY:
         detail = short_revision(obj.last_applied_revision or obj.last_attempted_revision)
     elif verdict.state is State.UNKNOWN:
