@@ -10,7 +10,7 @@ from typing import Optional
 from kubectl_depgraph.cluster import Kubectl, KubeOptions
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.graph import DepGraph
-from kubectl_depgraph.model import parse_object
+from kubectl_depgraph.model import kind_of, parse_object
 
 
 @dataclass
@@ -34,6 +34,7 @@ class Inventory:
     kubectl: Optional[Kubectl] = None
     namespaces_read: Optional[list] = None
     duplicates: list = field(default_factory=list)   # [(ObjectRef, [Origin])] within one scope
+    base: str = ""                  # --path: the folder origins are relative to
 
     def scopes(self):
         """The cluster folders of a --path input; [] when there are none (one graph)."""
@@ -62,10 +63,21 @@ def load(inputs: Inputs, stdin=None):
                           has_status=True, events=True)
     if inputs.path:
         from kubectl_depgraph import manifests
-        loaded = manifests.read_tree(inputs.path, kubectl=inputs.kube.kubectl)
-        inv = _inventory(loaded.documents, loaded.warnings, f"path {inputs.path}",
+        root, scope = manifests.cluster_folder(inputs.path)
+        loaded = manifests.read_tree(root, kubectl=inputs.kube.kubectl)
+        documents, warnings = loaded.documents, list(loaded.warnings)
+        if scope:   # one cluster folder: what its builds reach in the whole repository
+            unreached = [d for d in documents if not d.scope and kind_of(d.obj)]
+            documents = [d for d in documents if scope in d.scope.split(",")]
+            if unreached:
+                warnings.append(
+                    f"{len(unreached)} Flux objects under {root} are reached from no cluster folder "
+                    f"(e.g. {unreached[0].origin}; a spec.path that does not resolve in this checkout?) "
+                    f"and are left out of {scope}; point --path at {root} to see them")
+        inv = _inventory(documents, warnings, f"path {inputs.path}",
                          has_status=False, events=False)
-        inv.duplicates = manifests.duplicates_in_scope(loaded.documents)
+        inv.duplicates = manifests.duplicates_in_scope(documents)
+        inv.base = root
         return inv
     kubectl = Kubectl(inputs.kube)
     fetched = kubectl.flux_objects()

@@ -492,6 +492,12 @@ class _Tree:
         matches = sorted(d for d in self.dirs if d.endswith("/" + norm))
         if len(matches) == 1:
             return matches[0]
+        # Read from below the repository root (e.g. --path at kubernetes/clusters/main), a
+        # path such as ./kubernetes/apps names the folder apps/ of what was read.
+        parts = norm.split("/")
+        for i in range(1, len(parts)):
+            if "/".join(parts[i:]) in self.dirs:
+                return "/".join(parts[i:])
         return None
 
 
@@ -541,6 +547,17 @@ def scopes_overlap(a, b):
     if not a or not b:
         return True
     return bool(set(a.split(",")) & set(b.split(",")))
+
+
+def cluster_folder(path):
+    """(repository root, scope) when `path` is a Flux cluster folder `ROOT/clusters/<name>`:
+    its Kustomizations' spec.path values are relative to ROOT, so ROOT is read and then
+    narrowed to what this cluster applies. Else (path, None)."""
+    here = os.path.normpath(path)
+    parent = os.path.dirname(here)
+    if os.path.basename(parent) != "clusters" or not os.path.isdir(here):
+        return path, None
+    return os.path.dirname(parent) or ".", f"clusters/{os.path.basename(here)}"
 
 
 def read_tree(root, kubectl="kubectl"):

@@ -167,3 +167,43 @@ def test_whole_multi_cluster_repo_warns_that_duplicates_are_merged():
     assert out.stderr == ("warning: 3 objects are defined in more than one cluster folder "
                           "(clusters/production, clusters/staging); each is shown once: point --path "
                           "at one cluster folder for its exact graph\n")
+
+
+def test_path_at_one_cluster_folder_reads_what_it_applies_from_the_whole_repository():
+    whole = json.loads(invoke(["tree", "--path", ROOT / "examples" / "gitops", "-o", "json"]).stdout)
+    out = invoke(["tree", "--path", ROOT / "examples" / "gitops" / "clusters" / "production", "-o", "json"])
+    assert out.code == 0 and out.stderr == ""
+    one = json.loads(out.stdout)
+    assert [n["id"] for n in one["nodes"]] == [n["id"] for n in whole["nodes"]]
+    assert one["edges"] == whole["edges"]
+
+
+def test_path_at_one_cluster_folder_says_what_no_cluster_reaches():
+    from tests.conftest import SHARED_EXAMPLES
+    repo = SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example"
+    out = invoke(["tree", "--path", repo / "clusters" / "staging", "-o", "json"])
+    assert out.code == 0
+    assert out.stderr == (f"warning: 2 Flux objects under {repo} are reached from no cluster folder "
+                          "(e.g. apps/base/podinfo/release.yaml:1; a spec.path that does not resolve in "
+                          f"this checkout?) and are left out of clusters/staging; point --path at {repo} "
+                          "to see them\n")
+    ids = [n["id"] for n in json.loads(out.stdout)["nodes"]]
+    assert "Kustomization/flux-system/apps" in ids and "HelmRelease/cert-manager/cert-manager" in ids
+
+
+def test_cluster_folder_below_the_repository_root(tmp_path):
+    """kubernetes/clusters/main: spec.path ./kubernetes/apps is relative to the repository root,
+    one level above what the cluster folder's parent holds."""
+    (tmp_path / "kubernetes" / "clusters" / "main").mkdir(parents=True)
+    (tmp_path / "kubernetes" / "apps").mkdir()
+    (tmp_path / "kubernetes" / "clusters" / "main" / "apps.yaml").write_text(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n"
+        "metadata: {name: apps, namespace: flux-system}\n"
+        "spec: {path: ./kubernetes/apps, targetNamespace: web, sourceRef: {kind: GitRepository, name: repo}}\n")
+    (tmp_path / "kubernetes" / "apps" / "web.yaml").write_text(
+        "apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata: {name: web}\n"
+        "spec: {dependsOn: [{name: db}], chartRef: {kind: OCIRepository, name: web}}\n")
+    out = invoke(["tree", "--path", tmp_path / "kubernetes" / "clusters" / "main", "-o", "json"])
+    assert out.code == 0, out.stderr
+    assert [n["id"] for n in json.loads(out.stdout)["nodes"]] == [
+        "HelmRelease/web/db", "HelmRelease/web/web", "Kustomization/flux-system/apps"]

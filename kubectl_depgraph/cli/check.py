@@ -51,7 +51,7 @@ def check(common, output, fail_on, ignore, max_depth):
     if common.namespace:
         findings = [f for f in findings if any(r.namespace == common.namespace for r in f.objects)]
     checked = len(graph.objects)
-    base = common.inputs.path or ""
+    base = inventory.base
     description = common.scope_text(inventory)
     if output == "json":
         text = render_json(findings, description, checked, base, inventory.warnings)
