@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from kubectl_depgraph.errors import InputError
 from kubectl_depgraph.manifests import (Document, dump_yaml, duplicates_in_scope,
@@ -207,3 +208,26 @@ def test_tree_bomb_is_a_warning(tmp_path):
     loaded = read_tree(str(tmp_path), kubectl=None)
     assert loaded.documents == []
     assert loaded.warnings[0].startswith("bomb.yaml:1: refused: alias expansion exceeds")
+
+
+def test_a_large_snapshot_without_aliases_is_not_taken_for_a_bomb(tmp_path):
+    items = [{"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+              "metadata": {"name": f"ks-{i}", "namespace": "flux-system"},
+              "spec": {"dependsOn": [{"name": f"ks-{i - 1}"}], "path": f"./{i}",
+                       "sourceRef": {"kind": "GitRepository", "name": "repo"}}} for i in range(7000)]   # ~120k YAML nodes
+    big = tmp_path / "big.yaml"
+    big.write_text(yaml.dump({"apiVersion": "v1", "kind": "List", "items": items}, Dumper=yaml.CSafeDumper))
+    assert len(read_snapshot([str(big)]).documents) == 7000
+
+
+def test_json_snapshot_items_keep_their_line_numbers(tmp_path):
+    doc = {"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+         "metadata": {"name": n, "namespace": "flux-system"}} for n in ("a", "b")]}
+    path = tmp_path / "snap.json"
+    path.write_text(json.dumps(doc, indent=4))
+    lines = path.read_text().splitlines()
+    docs = read_snapshot([str(path)]).documents
+    assert [d.obj["metadata"]["name"] for d in docs] == ["a", "b"]
+    assert [lines[d.origin.line - 1].strip() for d in docs] == ["{", "{"]
+    assert docs[1].origin.line > docs[0].origin.line > 1
