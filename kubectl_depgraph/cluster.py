@@ -88,7 +88,7 @@ class Kubectl:
             raise ClusterError(f"kubectl did not answer within {exc.message.rsplit(' ', 1)[-1]}: "
                                "the API server accepts connections but does not respond",
                                hint="check the cluster's health; --request-timeout bounds each "
-                                    "request (e.g. --request-timeout 10s)") from exc
+                                    "request (e.g. --request-timeout 10s)", transient=True) from exc
         except CommandFailed as exc:
             raise cluster_error(exc) from exc
 
@@ -262,33 +262,33 @@ def _only_explained_errors(stderr):
     return bool(lines) and all(_FORBIDDEN.search(line) or _NO_TYPE.search(line) for line in lines)
 
 
-# First match wins: the specific before the generic.
+# First match wins: the specific before the generic. (pattern, what, hint, transient)
 _HINTS = [
     (re.compile(r"context was not found|no context exists with the name", re.I),
-     "the context does not exist", "list contexts with: kubectl config get-contexts"),
+     "the context does not exist", "list contexts with: kubectl config get-contexts", False),
     (re.compile(r"error loading config file|stat .*: no such file or directory|"
                 r"invalid configuration|no configuration has been provided|"
                 r"The connection to the server localhost:8080", re.I),
-     "kubectl has no usable kubeconfig", "set KUBECONFIG or pass --kubeconfig"),
+     "kubectl has no usable kubeconfig", "set KUBECONFIG or pass --kubeconfig", False),
     (re.compile(r"Unauthorized|You must be logged in|provide credentials", re.I),
-     "the cluster rejected your credentials (Unauthorized)", "refresh your credentials and retry"),
+     "the cluster rejected your credentials (Unauthorized)", "refresh your credentials and retry", False),
     (re.compile(r"serializer for \S+ doesn't exist|unable to decode|invalid character .* looking for|"
                 r"the server could not find the requested resource", re.I),
      "the API server answered something that is not a Kubernetes API response",
-     "check the server URL of the context; a proxy or load balancer may be answering"),
+     "check the server URL of the context; a proxy or load balancer may be answering", False),
     (re.compile(r"error from a previous attempt: (?:EOF|.*connection reset)|connection reset by peer|"
                 r"unexpected EOF|: EOF$", re.I | re.M),
      "the API server closed the connection without answering",
-     "retry; check the API server's health and any proxy in front of it"),
+     "retry; check the API server's health and any proxy in front of it", True),
     (re.compile(r"connection refused|no such host|dial tcp|i/o timeout|connect: |"
                 r"network is unreachable", re.I),
-     "cannot reach the API server", "check --context/--kubeconfig and that the cluster is up"),
+     "cannot reach the API server", "check --context/--kubeconfig and that the cluster is up", True),
     (re.compile(r"Client.Timeout|context deadline exceeded|timeout awaiting|Timeout exceeded", re.I),
-     "the API server did not answer in time", "raise --request-timeout, or check the cluster"),
-    (re.compile(r"\(Forbidden\)", re.I), "forbidden", "ask your cluster admin for read access"),
+     "the API server did not answer in time", "raise --request-timeout, or check the cluster", True),
+    (re.compile(r"\(Forbidden\)", re.I), "forbidden", "ask your cluster admin for read access", False),
     (re.compile(r"\((?:InternalError|ServiceUnavailable|Timeout|TooManyRequests)\)|"
                 r"status code 5\d\d|Internal error", re.I),
-     "the API server returned an internal error", "retry; check the API server's health"),
+     "the API server returned an internal error", "retry; check the API server's health", True),
 ]
 
 
@@ -300,11 +300,11 @@ def cluster_error(exc: CommandFailed):
     detail = re.sub(r"^error: ", "", detail)
     if len(detail) > 300:
         detail = detail[:297] + "..."
-    for pattern, what, hint in _HINTS:
+    for pattern, what, hint, transient in _HINTS:
         if pattern.search(stderr):
             # `what` already says what kind of refusal it is: keep the server's own words
             detail = re.sub(r"^Error from server \(\w+\): ", "", detail)
-            return ClusterError(f"{what}: {detail}", hint=hint)
+            return ClusterError(f"{what}: {detail}", hint=hint, transient=transient)
     return ClusterError(f"kubectl failed: {detail}", hint="rerun with --debug to see the command")
 
 

@@ -59,4 +59,11 @@ class CommandTimeout(CommandFailed):
 
 
 class ClusterError(DepgraphError):
+    """The cluster (or kubectl talking to it) failed; `transient` when retrying may help
+    (unreachable, timeout, server error, reset connection)."""
+
     exit_code = CLUSTER
+
+    def __init__(self, message, hint=None, exit_code=None, transient=False):
+        super().__init__(message, hint=hint, exit_code=exit_code)
+        self.transient = transient

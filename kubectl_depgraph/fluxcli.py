@@ -503,7 +503,7 @@ class KubectlBackend(Backend):
             try:
                 return self.kubectl.request_reconcile([ref], value)
             except ClusterError as exc:
-                if attempt == self.RETRIES - 1 or not _transient(exc):
+                if attempt == self.RETRIES - 1 or not exc.transient:
                     raise
                 self.sleep(delay)
                 delay *= 2
@@ -632,13 +632,6 @@ def _refs_to_read(steps):
         if step.source is not None and step.check_revision:
             refs.add(step.source)
     return sorted(refs)
-
-
-def _transient(exc):
-    text = exc.message.lower()
-    return any(word in text for word in ("internal error", "did not answer", "cannot reach",
-                                         "timeout", "too many requests", "unavailable",
-                                         "closed the connection"))
 
 
 # --------------------------------------------------------------------------- dry-run text
