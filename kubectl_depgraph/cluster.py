@@ -35,6 +35,14 @@ class KubeOptions:
     namespace: Optional[str] = None
     request_timeout: Optional[str] = None
 
+    def global_args(self, request_timeout=True):
+        """The user's --kubeconfig/--context (and --request-timeout), for kubectl or flux."""
+        args = [f"--kubeconfig={self.kubeconfig}"] if self.kubeconfig else []
+        args += [f"--context={self.context}"] if self.context else []
+        if request_timeout and self.request_timeout:
+            args.append(f"--request-timeout={self.request_timeout}")
+        return args
+
 
 @dataclass
 class Fetched:
@@ -58,15 +66,7 @@ class Kubectl:
         self.opts = opts
 
     def argv(self, *args):
-        o = self.opts
-        argv = [o.kubectl]
-        if o.kubeconfig:
-            argv.append(f"--kubeconfig={o.kubeconfig}")
-        if o.context:
-            argv.append(f"--context={o.context}")
-        if o.request_timeout:
-            argv.append(f"--request-timeout={o.request_timeout}")
-        return argv + list(args)
+        return [self.opts.kubectl, *self.opts.global_args(), *args]
 
     def run(self, *args, ok_codes=(0,), stdin=None):
         try:
@@ -186,7 +186,7 @@ class Kubectl:
             args += ["--field-selector", field_selector]
         res = self.run(*args, ok_codes=(0, 1))
         if res.returncode != 0:
-            lines = _error_lines(res.stderr)
+            lines = error_lines(res.stderr)
             return [], f"events not read: {lines[-1] if lines else f'kubectl exit {res.returncode}'}"
         try:
             doc = json.loads(res.stdout)
@@ -249,7 +249,7 @@ def list_items(doc):
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
-def _error_lines(stderr):
+def error_lines(stderr):
     """kubectl's error lines, without its klog chatter and the server's warnings."""
     return [line.strip() for line in (stderr or "").splitlines()
             if line.strip() and not _NOISE.match(line.strip())]
@@ -258,7 +258,7 @@ def _error_lines(stderr):
 def _only_explained_errors(stderr):
     """True when every error line is a per-kind refusal we handle: a kind the server does
     not serve (Flux partly installed) or a Forbidden list (RBAC fallback)."""
-    lines = _error_lines(stderr)
+    lines = error_lines(stderr)
     return bool(lines) and all(_FORBIDDEN.search(line) or _NO_TYPE.search(line) for line in lines)
 
 
@@ -295,7 +295,7 @@ _HINTS = [
 def cluster_error(exc: CommandFailed):
     """Turn a failed kubectl call into a one-line ClusterError with a hint."""
     stderr = runner.redact(exc.stderr or "")
-    lines = _error_lines(stderr)
+    lines = error_lines(stderr)
     detail = lines[-1] if lines else f"exit {exc.returncode}"
     detail = re.sub(r"^error: ", "", detail)
     if len(detail) > 300:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from kubectl_depgraph import runner
-from kubectl_depgraph.cluster import list_items, parse_json
+from kubectl_depgraph.cluster import error_lines, list_items, parse_json
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound, DepgraphError
 from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, PLURALS, RECONCILE_ANNOTATION,
                                     parse_object, resource_name)
@@ -41,25 +41,17 @@ def request_value(now_ns=None):
 
 # --------------------------------------------------------------------------- flux CLI
 
-def flux_argv(ref, timeout, with_source=False, flux="flux"):
-    """`flux reconcile kustomization NAME -n NS [--with-source] --timeout T` (argv items).
+def flux_argv(ref, timeout, with_source=False, flux="flux", kube_options=None):
+    """`flux [--kubeconfig/--context] reconcile kustomization -n NS [--with-source] --timeout T
+    -- NAME` (argv items).
 
     -n is always passed: flux defaults to flux-system, not the kube-context namespace.
     The name comes after `--`, so a name read from a file can never pass for an option."""
-    argv = [flux, "reconcile", *FLUX_CLI_KIND[ref.kind], "-n", ref.namespace]
+    globals_ = kube_options.global_args(request_timeout=False) if kube_options is not None else []
+    argv = [flux, *globals_, "reconcile", *FLUX_CLI_KIND[ref.kind], "-n", ref.namespace]
     if with_source:
         argv.append("--with-source")
     return argv + ["--timeout", go_duration(timeout), "--", ref.name]
-
-
-def flux_global_args(kube):
-    """The user's --context/--kubeconfig for flux (the same flags as kubectl's)."""
-    args = []
-    if kube.kubeconfig:
-        args.append(f"--kubeconfig={kube.kubeconfig}")
-    if kube.context:
-        args.append(f"--context={kube.context}")
-    return args
 
 
 @dataclass(frozen=True)
@@ -380,9 +372,9 @@ class KindWatch:
 
 
 def _first_error(text):
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    errors = [line for line in lines if not re.match(r"^(?:[IWEF]\d{4} |Warning: )", line)]
-    return (errors or lines or [""])[-1]
+    """The last error line of a watch's stderr (the last line of any kind if all are noise)."""
+    lines = error_lines(text) or [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""
 
 
 class Watches:
@@ -577,14 +569,9 @@ class FluxBackend(Backend):
         self._runs = {}         # ref -> Future of run_flux
         self._watch = set()     # refs whose flux run ended waiting or needs the revision rule
 
-    def argv(self, step, timeout):
-        argv = flux_argv(step.ref, timeout, flux=self.flux)
-        if self.kube_options is not None:
-            argv[1:1] = flux_global_args(self.kube_options)
-        return argv
-
     def start(self, step, timeout):
-        self._runs[step.ref] = self.pool.submit(run_flux, self.argv(step, timeout), timeout)
+        argv = flux_argv(step.ref, timeout, flux=self.flux, kube_options=self.kube_options)
+        self._runs[step.ref] = self.pool.submit(run_flux, argv, timeout)
 
     def poll(self, steps):
         seen, watch = {}, []
@@ -639,10 +626,7 @@ def _refs_to_read(steps):
 def describe(step, timeout, use_flux, kubectl, kube_options=None, flux="flux"):
     """The exact command a step runs, as a copy-pasteable shell line."""
     if use_flux:
-        argv = flux_argv(step.ref, timeout, flux=flux)
-        if kube_options is not None:
-            argv[1:1] = flux_global_args(kube_options)
-        return runner.quote(argv)
+        return runner.quote(flux_argv(step.ref, timeout, flux=flux, kube_options=kube_options))
     argv = kubectl.argv(*kubectl.annotate_args([step.ref], "VALUE"))
     # The value is a fresh RFC3339Nano time at run time: show it as the shell would make it.
     return runner.quote(argv[:-1]) + f' {RECONCILE_ANNOTATION}="$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)"'
