@@ -129,13 +129,7 @@ def _run(argv, stdin, timeout, ok_codes, env, state):
     argv = [str(a) for a in argv]
     if debug_log:
         debug_log("running: " + redact(quote(argv)))
-    path = which(argv[0])
-    if path is None:
-        raise CommandNotFound(f"{argv[0]}: {why_not_runnable(argv[0])}")
-    try:
-        cmd = sh.Command(path)
-    except sh.CommandNotFound:
-        raise CommandNotFound(f"{argv[0]}: {why_not_runnable(argv[0])}") from None
+    path = _resolve(argv[0])
     # _bg: we wait ourselves, so that Ctrl-C can cancel sh's timeout timer (a non-daemon
     # thread that would otherwise keep the interpreter alive until the timeout).
     kwargs = dict(_return_cmd=True, _ok_code=list(ok_codes), _in=stdin,
@@ -145,13 +139,7 @@ def _run(argv, stdin, timeout, ok_codes, env, state):
     if env is not None:
         kwargs["_env"] = env
     try:
-        # SIGINT stays blocked from fork to exec: sh runs Python in the forked child, where
-        # a KeyboardInterrupt escapes sh's `except Exception` and leaves a stray process.
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        try:
-            proc = cmd(*argv[1:], _preexec_fn=_child_sigint_default, **kwargs)
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        proc = _spawn(path, argv[1:], kwargs)
         state["pid"] = proc.pid
         try:
             proc.wait()
@@ -175,12 +163,32 @@ def _run(argv, stdin, timeout, ok_codes, env, state):
         raise CommandNotFound(f"{argv[0]}: {detail}") from None
     except PermissionError:
         raise CommandNotFound(f"{argv[0]}: is not executable") from None
+    except sh.CommandNotFound:
+        raise CommandNotFound(f"{argv[0]}: {why_not_runnable(argv[0])}") from None
     except OSError as exc:
         raise CommandNotFound(f"{argv[0]}: cannot run ({exc.strerror or exc})") from None
     stderr = redact(_decode(proc.stderr))
     if debug_log and stderr.strip():
         debug_log(f"exit {proc.exit_code}: {_first_line(stderr)}")
     return Result(tuple(argv), _decode(proc.stdout), stderr, proc.exit_code)
+
+
+def _resolve(program):
+    path = which(program)
+    if path is None:
+        raise CommandNotFound(f"{program}: {why_not_runnable(program)}")
+    return path
+
+
+def _spawn(path, args, kwargs):
+    """Start `path args` through sh. SIGINT stays blocked from fork to exec: sh runs Python
+    in the forked child, where a KeyboardInterrupt escapes sh's `except Exception` and
+    leaves a stray process."""
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        return sh.Command(path)(*args, _preexec_fn=_child_sigint_default, **kwargs)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _child_sigint_default():
@@ -234,9 +242,7 @@ class Stream:
         self._on_exit = on_exit
         self._ended = threading.Event()
         self._err = []
-        path = which(argv[0])
-        if path is None:
-            raise CommandNotFound(f"{argv[0]}: {why_not_runnable(argv[0])}")
+        path = _resolve(argv[0])
         kwargs = dict(_bg=True, _bg_exc=False, _out=self._line, _err=self._err_line,
                       _tty_out=False, _decode_errors="replace", _done=self._done,
                       _ok_code=list(range(256)))
@@ -245,11 +251,7 @@ class Stream:
         with _streams_lock:
             _streams.add(self)
         try:
-            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})   # as in _run
-            try:
-                self._proc = sh.Command(path)(*argv[1:], _preexec_fn=_child_sigint_default, **kwargs)
-            finally:
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            self._proc = _spawn(path, argv[1:], kwargs)
         except (sh.ForkException, sh.CommandNotFound, OSError) as exc:
             with _streams_lock:
                 _streams.discard(self)
