@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import click
 
-from kubectl_depgraph.acquire import Inputs
+from kubectl_depgraph.acquire import Inputs, load
 from kubectl_depgraph.cluster import KubeOptions, kubectl_from_env
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.render.style import Style
@@ -38,6 +38,7 @@ def input_options(func):
         click.option("--kubectl", "kubectl_bin", metavar="PATH",
                      help="kubectl binary (default: $KUBECTL, else kubectl on PATH)."),
         click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1)."),
+        # main() reads --debug itself, before parsing, so that errors in parsing are logged too.
         click.option("--debug", is_flag=True, help="Log commands run; tracebacks on errors."),
     ]
 
@@ -49,7 +50,7 @@ def input_options(func):
                            kubeconfig=kubeconfig, namespace=namespace,
                            request_timeout=request_timeout)
         common = Common(Inputs(tuple(files), path, kube), namespace if not all_namespaces else None,
-                        style=terminal_style(no_color), debug=debug)
+                        style=terminal_style(no_color))
         return func(common=common, **kwargs)
 
     for option in reversed(options):
@@ -72,7 +73,6 @@ class Common:
     inputs: Inputs
     namespace: str   # view filter, None for all
     style: Style
-    debug: bool
 
     @property
     def now(self):
@@ -98,10 +98,9 @@ def print_warnings(warnings):
         echo_err(f"warning: {w}")
 
 
-def load_graph(common, stdin=None):
+def load_graph(common):
     """Read the input, print its warnings, return (inventory, graph)."""
-    from kubectl_depgraph.acquire import load
-    inventory = load(common.inputs, stdin=stdin)
+    inventory = load(common.inputs)
     graph = inventory.graph()
     print_warnings(inventory.warnings)
     return inventory, graph
