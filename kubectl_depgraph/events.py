@@ -3,9 +3,13 @@ kubectl calls (live), or pick them out of a snapshot's Event list. Events are su
 history only (aggregated, sometimes dropped); conditions stay the source of truth."""
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Optional
 
 from kubectl_depgraph.model import ObjectRef
+from kubectl_depgraph.timeutil import parse_time
+
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
 PER_OBJECT_LIMIT = 5      # up to this many objects: one precise call each
 PER_NAMESPACE_LIMIT = 5   # up to this many namespaces: one call per namespace
@@ -93,7 +97,7 @@ def select(events, ref, limit=SHOWN_PER_OBJECT):
     """The most relevant events about `ref`: Warnings first, then the most recent."""
     mine = [record(e) for e in events or () if involved_ref(e) == ref]
     mine.sort(key=lambda e: (e.reason, e.message))
-    mine.sort(key=lambda e: e.last, reverse=True)
+    mine.sort(key=lambda e: _when(e.last), reverse=True)
     mine.sort(key=lambda e: e.type != "Warning")
     return mine[:limit]
 
@@ -102,4 +106,9 @@ def last_of(events, ref, reason):
     """RFC3339 time of the latest event about `ref` with `reason`, or ''."""
     times = [record(e).last for e in events or () if involved_ref(e) == ref
              and e.get("reason") == reason]
-    return max(times, default="")
+    return max(times, key=_when, default="")
+
+
+def _when(text):
+    # As times, not strings: "…:05Z" sorts after "…:05.300Z" as text.
+    return parse_time(text) or _NEVER

@@ -448,3 +448,15 @@ def test_events_attached_after_the_walk_equal_events_during_it():
     incident = explain.attach_events(g, explain.why_all(g, now=NOW), events, NOW)
     assert render.render_incident(incident, now=NOW) == \
         render.render_incident(explain.why_all(g, events, NOW), now=NOW)
+
+
+def test_events_are_ordered_as_times_not_strings():
+    from kubectl_depgraph import events as ev
+    from kubectl_depgraph.model import ObjectRef
+    ref = ObjectRef("Kustomization", "flux-system", "apps")
+    involved = {"kind": "Kustomization", "namespace": "flux-system", "name": "apps"}
+    early = {"involvedObject": involved, "type": "Normal", "reason": "A", "lastTimestamp": "2026-11-21T10:00:05Z"}
+    late = {"involvedObject": involved, "type": "Normal", "reason": "B",
+            "lastTimestamp": "2026-11-21T10:00:05.300000Z"}
+    assert [e.reason for e in ev.select([early, late], ref)] == ["B", "A"]
+    assert ev.last_of([early, late], ref, "A") == "2026-11-21T10:00:05Z"
