@@ -205,7 +205,7 @@ class DepGraph:
         """Rollout waves: wave 0 depends on nothing, wave n only on earlier waves. Missing
         nodes and nodes in or behind a cycle are left out (they never become ready)."""
         keep = set(self._g) - self.in_or_behind_cycle()
-        dag = self._g.subgraph(keep).reverse(copy=True)  # dependency → dependent
+        dag = self._g.subgraph(keep).reverse(copy=False)  # a view: dependency → dependent
         waves = []
         for generation in nx.topological_generations(dag):
             wave = sorted(r for r in generation if self._g.nodes[r]["obj"] is not None)

@@ -212,7 +212,8 @@ def plan(graph, selected, sources=True):
             for d in graph.dependents(ref))
         final[ref] = Step(ref, needs, src if src in source_steps else None, same_source_dependent, wave[ref])
     placed = set()
-    for ref in sorted(final, key=lambda r: (wave[r], order.index(r))):
+    position = {ref: i for i, ref in enumerate(order)}
+    for ref in sorted(final, key=lambda r: (wave[r], position[r])):
         step = final[ref]
         if step.source is not None and step.source not in placed:
             placed.add(step.source)
