@@ -22,7 +22,7 @@ LARGEST = ("bjw-s-labs__home-ops", "onedr0p__home-ops")
 sys.path.insert(0, str(ROOT))
 
 from kubectl_depgraph.acquire import Inputs, load  # noqa: E402
-from kubectl_depgraph.check import check  # noqa: E402
+from kubectl_depgraph.judge.check import check  # noqa: E402
 
 
 def generate(root, objects, seed=1):

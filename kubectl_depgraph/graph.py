@@ -13,7 +13,7 @@ import networkx as nx
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.model import (HELMRELEASE, KIND_ALIASES, KUSTOMIZATION, SOURCE_KINDS,
                                     WORKLOAD_KINDS, ObjectRef)
-from kubectl_depgraph.status import classify
+from kubectl_depgraph.judge.status import classify
 
 
 MAX_CYCLES = 100

@@ -293,3 +293,14 @@ def parse_object(manifest, origin=None, default_namespace="default"):
         origin=origin,
         warnings=tuple(warnings),
     )
+
+
+def involved_ref(event):
+    """The ObjectRef an Event is about, or None."""
+    if not isinstance(event, dict):
+        return None
+    inv = event.get("involvedObject") or event.get("regarding") or {}
+    if not isinstance(inv, dict) or not inv.get("kind") or not inv.get("name"):
+        return None
+    namespace = inv.get("namespace") or (event.get("metadata") or {}).get("namespace") or ""
+    return ObjectRef(str(inv["kind"]), str(namespace), str(inv["name"]))

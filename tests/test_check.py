@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_depgraph.check import (RULES, at_or_above, check, counts, resolve_ignores)
+from kubectl_depgraph.judge.check import (RULES, at_or_above, check, counts, resolve_ignores)
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.graph import DepGraph
 from kubectl_depgraph.model import ObjectRef, Origin, parse_object

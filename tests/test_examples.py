@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from kubectl_depgraph.graph import DepGraph
-from kubectl_depgraph.manifests import duplicates_in_scope, read_tree
+from kubectl_depgraph.acquire.gitrepo import duplicates_in_scope, read_tree
 from kubectl_depgraph.model import parse_object
 from tests.conftest import SHARED_EXAMPLES, shared_expected
 

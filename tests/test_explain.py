@@ -3,12 +3,13 @@
 import random
 from datetime import datetime, timezone
 
-from kubectl_depgraph import events as ev
-from kubectl_depgraph import explain
+from kubectl_depgraph.acquire import events as acquire_events
+from kubectl_depgraph.judge import evidence as ev
+from kubectl_depgraph.judge import explain
 from kubectl_depgraph.graph import DepGraph
 from kubectl_depgraph.model import ObjectRef, parse_object
 from kubectl_depgraph.render import why as render
-from kubectl_depgraph.status import State
+from kubectl_depgraph.judge.status import State
 
 NOW = datetime(2026, 11, 21, 10, 30, 0, tzinfo=timezone.utc)
 T0 = "2026-11-21T10:00:00Z"
@@ -328,11 +329,11 @@ def test_event_selection_puts_warnings_first():
 
 def test_event_calls_are_bounded():
     few = [K(f"k{i}") for i in range(5)]
-    assert len(ev.plan_calls(few)) == 5
+    assert len(acquire_events.plan_calls(few)) == 5
     many_one_ns = [K(f"k{i}") for i in range(50)]
-    assert ev.plan_calls(many_one_ns) == [("flux-system", None)]
+    assert acquire_events.plan_calls(many_one_ns) == [("flux-system", None)]
     many_ns = [K("k", f"ns{i}") for i in range(40)] + [H("h", f"ns{i}") for i in range(40)]
-    assert ev.plan_calls(many_ns) == [(None, "involvedObject.kind=HelmRelease"),
+    assert acquire_events.plan_calls(many_ns) == [(None, "involvedObject.kind=HelmRelease"),
                                       (None, "involvedObject.kind=Kustomization")]
 
 
@@ -451,7 +452,7 @@ def test_events_attached_after_the_walk_equal_events_during_it():
 
 
 def test_events_are_ordered_as_times_not_strings():
-    from kubectl_depgraph import events as ev
+    from kubectl_depgraph.judge import evidence as ev
     from kubectl_depgraph.model import ObjectRef
     ref = ObjectRef("Kustomization", "flux-system", "apps")
     involved = {"kind": "Kustomization", "namespace": "flux-system", "name": "apps"}

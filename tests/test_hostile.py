@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kubectl_depgraph import cluster, manifests, runner
+from kubectl_depgraph import runner
+from kubectl_depgraph.acquire import cluster, snapshot as manifests
 from tests.apiserver import (NO_FLUX, NO_HELM, OLD_FLUX, TEST_DELAY, TEST_OUTCOME, Forbid,
                              kustomization, source)
 from tests.conftest import EXAMPLE, production

@@ -5,9 +5,10 @@ import pytest
 
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.model import ObjectRef
-from kubectl_depgraph.reconcile import (FAILED, INTERRUPTED, PROGRESSING, READY, SKIPPED, SUSPENDED,
-                                        WAITING, Backend, Observation, Step, critical_path, execute,
-                                        judge, plan, select)
+from kubectl_depgraph.judge.plan import (FAILED, INTERRUPTED, READY, SKIPPED, SUSPENDED, Step, plan,
+                                         select)
+from kubectl_depgraph.reconcile.executor import (PROGRESSING, WAITING, Backend, Observation, critical_path,
+                                                 execute, judge)
 from kubectl_depgraph.render.reconcile import render_event, render_notes, render_plan, render_summary
 from kubectl_depgraph.render.style import Style
 from kubectl_depgraph.model import parse_object
@@ -284,7 +285,7 @@ def test_critical_path_helper():
 
 
 def test_summary_repeats_a_cut_failure_message_in_full():
-    from kubectl_depgraph.reconcile import Outcome, Result
+    from kubectl_depgraph.reconcile.executor import Outcome, Result
     msg = ('kustomizations.kustomize.toolkit.fluxcd.io "b" is forbidden: User "jane" cannot patch '
            'resource "kustomizations" in API group "kustomize.toolkit.fluxcd.io" in the namespace "flux-system"')
     text = render_summary(Outcome([Result(K("a"), READY, "ok", 1.0), Result(K("b"), FAILED, msg, 0.1)], 1.0, 1.0),

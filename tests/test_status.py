@@ -1,7 +1,7 @@
 import pytest
 
 from kubectl_depgraph.model import parse_object
-from kubectl_depgraph.status import State, classify, ready_for_dependents, revision_behind
+from kubectl_depgraph.judge.status import State, classify, ready_for_dependents, revision_behind
 from tests.builders import REV, condition, gitrepo, hr, ks
 
 
@@ -104,7 +104,7 @@ def test_reconciling_without_a_failure_is_progressing():
 
 
 def test_dependency_problems_reads_both_controllers_messages():
-    from kubectl_depgraph.status import dependency_problems
+    from kubectl_depgraph.judge.status import dependency_problems
     assert dependency_problems("dependency 'flux-system/infra' is not ready") == [("flux-system/infra", "is not ready")]
     assert dependency_problems("dependency 'a/b' revision is not up to date") == [("a/b", "revision is not up to date")]
     assert dependency_problems("dependency 'a/b' not found: kustomizations.kustomize.toolkit.fluxcd.io \"b\" not found") \

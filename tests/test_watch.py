@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from kubectl_depgraph import runner
-from kubectl_depgraph.cluster import KubeOptions, Kubectl
+from kubectl_depgraph.acquire.cluster import KubeOptions, Kubectl
 from kubectl_depgraph.errors import CommandNotFound
-from kubectl_depgraph.fluxcli import JsonStream, KindWatch, ObjectReader
+from kubectl_depgraph.acquire.watch import JsonStream, KindWatch, ObjectReader
 from kubectl_depgraph.model import KUSTOMIZATION, ObjectRef
 from tests.apiserver import TEST_DELAY, Forbid, kustomization, source
 from tests.clirun import ROOT, invoke

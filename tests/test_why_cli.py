@@ -187,7 +187,7 @@ def test_unreachable_cluster_is_an_environment_error(live):
 
 
 def test_the_walk_runs_once_with_events(monkeypatch):
-    from kubectl_depgraph import explain
+    from kubectl_depgraph.judge import explain
     stepped = []
     real = explain._step
     monkeypatch.setattr(explain, "_step", lambda graph, ref, *rest: stepped.append(ref) or real(graph, ref, *rest))

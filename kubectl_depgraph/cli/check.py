@@ -2,7 +2,7 @@
 
 import click
 
-from kubectl_depgraph.check import DEFAULT_MAX_DEPTH, Finding, at_or_above, check as run_checks, \
+from kubectl_depgraph.judge.check import DEFAULT_MAX_DEPTH, Finding, at_or_above, check as run_checks, \
     resolve_ignores
 from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import input_options, load_graph

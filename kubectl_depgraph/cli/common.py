@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import click
 
 from kubectl_depgraph.acquire import Inputs, load
-from kubectl_depgraph.cluster import KubeOptions, kubectl_from_env
+from kubectl_depgraph.acquire.cluster import KubeOptions, kubectl_from_env
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.render.style import Style
 from kubectl_depgraph.timeutil import parse_duration, parse_time

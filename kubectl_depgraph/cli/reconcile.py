@@ -8,10 +8,12 @@ import time
 
 import click
 
-from kubectl_depgraph import fluxcli, reconcile as core
+from kubectl_depgraph.acquire.watch import versions_of
+from kubectl_depgraph.judge import plan as planner
+from kubectl_depgraph.reconcile import backends, executor
 from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import empty_sentence, input_options, load_graph
-from kubectl_depgraph.cluster import Kubectl
+from kubectl_depgraph.acquire.cluster import Kubectl
 from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError
 from kubectl_depgraph.model import HELMRELEASE, KUSTOMIZATION
 from kubectl_depgraph.render.reconcile import (render_event, render_live, render_notes, render_plan,
@@ -30,7 +32,7 @@ KINDS = {"ks": KUSTOMIZATION, "kustomization": KUSTOMIZATION, "hr": HELMRELEASE,
 @click.option("--dependents", is_flag=True, help="Also reconcile everything that depends on NAME.")
 @click.option("--dependencies", is_flag=True, help="Also reconcile everything NAME depends on (first).")
 @click.option("--kind", type=click.Choice(sorted(KINDS)), help="Only Kustomizations (ks) or HelmReleases (hr).")
-@click.option("--parallel", type=click.IntRange(min=1), default=core.DEFAULT_PARALLEL, show_default=True,
+@click.option("--parallel", type=click.IntRange(min=1), default=executor.DEFAULT_PARALLEL, show_default=True,
               metavar="N", help="At most N reconciles at a time.")
 @click.option("--timeout", default="5m", show_default=True, metavar="DURATION",
               help="Per-object timeout (e.g. 90s, 5m).")
@@ -58,7 +60,7 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
       kubectl depgraph reconcile apps --dependencies
       kubectl depgraph reconcile infra --dependents --parallel 8 --timeout 10m
       kubectl depgraph reconcile --path ./clusters/prod --dry-run"""
-    seconds = fluxcli.parse_timeout(timeout)
+    seconds = backends.parse_timeout(timeout)
     if seconds is None:
         raise UsageError(f"invalid --timeout {timeout!r}", hint="use a duration such as 90s, 5m or 1h")
     if (dependents or dependencies) and not names:
@@ -68,31 +70,31 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
         raise UsageError("reconcile runs against the live cluster; -f/--path only work with --dry-run",
                          hint="add --dry-run to print the plan for this input")
     if use_flux is None:
-        use_flux = fluxcli.flux_available()
+        use_flux = backends.flux_available()
 
     inventory, graph = load_graph(common)
     starts = [graph.resolve(n, common.namespace) for n in names] or None
-    selected = core.select(graph, starts, common.namespace, dependents, dependencies, KINDS.get(kind))
+    selected = planner.select(graph, starts, common.namespace, dependents, dependencies, KINDS.get(kind))
     if not selected:
         click.echo(empty_sentence(common, inventory) if not names else "nothing selected to reconcile")
         return OK
-    plan = core.plan(graph, selected, sources=not no_source)
+    plan = planner.plan(graph, selected, sources=not no_source)
     kubectl = inventory.kubectl or Kubectl(common.inputs.kube)
     err_style = _stderr_style(common.style)
 
     if dry_run:
         how = "flux CLI" if use_flux else "kubectl annotate, then wait for lastHandledReconcileAt"
-        click.echo(render_plan(plan, lambda step: fluxcli.describe(
+        click.echo(render_plan(plan, lambda step: backends.describe(
             step, seconds, use_flux, kubectl, common.inputs.kube), style=common.style, how=how), nl=False)
         return OK
 
-    versions = fluxcli.versions_of(list(graph.objects) + list(graph.sources.values()))
+    versions = versions_of(list(graph.objects) + list(graph.sources.values()))
     workers = max(4, min(parallel * 2, 32))
-    backend = (fluxcli.FluxBackend(kubectl, versions, workers=workers, kube_options=common.inputs.kube)
-               if use_flux else fluxcli.KubectlBackend(kubectl, versions, workers=workers))
+    backend = (backends.FluxBackend(kubectl, versions, workers=workers, kube_options=common.inputs.kube)
+               if use_flux else backends.KubectlBackend(kubectl, versions, workers=workers))
     click.echo(render_notes(plan, err_style), nl=False, err=True)
     progress = Progress(err_style, live=_stderr_is_tty())
-    outcome = core.execute(plan, backend, parallel=parallel, timeout=seconds, fail_fast=fail_fast,
+    outcome = executor.execute(plan, backend, parallel=parallel, timeout=seconds, fail_fast=fail_fast,
                            clock=time.monotonic, sleep=time.sleep, on_event=progress,
                            poll_interval=POLL_INTERVAL)
     progress.clear()

@@ -2,11 +2,11 @@
 
 import click
 
-from kubectl_depgraph import events as ev
+from kubectl_depgraph.acquire import events as ev
 from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import in_view, input_options, load_graph
 from kubectl_depgraph.errors import NOT_READY, OK, UsageError
-from kubectl_depgraph.explain import attach_events, why as explain_one, why_all
+from kubectl_depgraph.judge.explain import attach_events, why as explain_one, why_all
 from kubectl_depgraph.render import data
 from kubectl_depgraph.render import why as render
 

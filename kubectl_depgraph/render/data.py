@@ -10,5 +10,5 @@ def to_json(document):
 
 
 def to_yaml(document):
-    from kubectl_depgraph.manifests import dump_yaml
+    from kubectl_depgraph.yamlio import dump_yaml
     return dump_yaml(document)

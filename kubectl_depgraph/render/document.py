@@ -1,7 +1,7 @@
 """The versioned, documented data form of a graph (-o json / -o yaml). README "JSON schema"."""
 
 from kubectl_depgraph.render.data import SCHEMA
-from kubectl_depgraph.status import State
+from kubectl_depgraph.judge.status import State
 
 
 def node_record(graph, ref):

@@ -3,10 +3,10 @@ style (► ✔ ◎ ✗), a one-line live view, and the summary table. Each retur
 
 from kubectl_depgraph.model import SOURCE_KINDS
 from kubectl_depgraph.graph import cycle_path
-from kubectl_depgraph.reconcile import FAILED, INTERRUPTED, READY, SKIPPED, SUSPENDED
+from kubectl_depgraph.judge.plan import FAILED, INTERRUPTED, READY, SKIPPED, SUSPENDED
 from kubectl_depgraph.render.style import Style, one_line
 from kubectl_depgraph.render.table import plain_table
-from kubectl_depgraph.status import State
+from kubectl_depgraph.judge.status import State
 from kubectl_depgraph.timeutil import format_duration
 
 _RESULT_STATE = {READY: State.READY, FAILED: State.FAILED, SKIPPED: State.FAILED,

@@ -3,7 +3,7 @@
 import re
 from dataclasses import dataclass
 
-from kubectl_depgraph.status import State
+from kubectl_depgraph.judge.status import State
 from kubectl_depgraph.timeutil import parse_time
 
 # Glyph and terminal colour per status (ASCII where stdout is not UTF-8).

@@ -3,7 +3,7 @@
 from tabulate import tabulate
 
 from kubectl_depgraph.render.style import Style, age, one_line, short_revision
-from kubectl_depgraph.status import State
+from kubectl_depgraph.judge.status import State
 
 
 def render_table(graph, refs=None, style=Style(), now=None):

@@ -3,7 +3,7 @@ children are their dependents; reverse: children are what a node depends on."""
 
 from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.render.style import Style, one_line, short_revision
-from kubectl_depgraph.status import State, classify
+from kubectl_depgraph.judge.status import State, classify
 
 
 def node_label(graph, ref, style, with_message=True):

@@ -2,11 +2,11 @@
 by depth) and the versioned data document (-o json/yaml, README "why" schema). Pure:
 every function returns a string or a dict, deterministic for a given `now`."""
 
-from kubectl_depgraph.explain import DEPENDS_ON, HEALTH_CHECK, OK, SOURCE
+from kubectl_depgraph.judge.explain import DEPENDS_ON, HEALTH_CHECK, OK, SOURCE
 from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.render.data import SCHEMA
 from kubectl_depgraph.render.style import Style, age, one_line, short_revision
-from kubectl_depgraph.status import State
+from kubectl_depgraph.judge.status import State
 
 INDENT = "    "
 MESSAGE_WIDTH = 160

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_depgraph import fluxcli, runner
-from kubectl_depgraph.cluster import KubeOptions
+from kubectl_depgraph import runner
+from kubectl_depgraph.reconcile import backends as fluxcli
+from kubectl_depgraph.acquire.cluster import KubeOptions
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound
 from kubectl_depgraph.timeutil import go_duration
 from kubectl_depgraph.model import ObjectRef, parse_object
-from kubectl_depgraph.reconcile import FAILED, READY, Backend, Observation, Plan, Step, execute
+from kubectl_depgraph.judge.plan import FAILED, READY, Plan, Step
+from kubectl_depgraph.reconcile.executor import Backend, Observation, execute
 from tests.builders import gitrepo, ks
 
 DATA = Path(__file__).parent / "data" / "flux"
@@ -197,7 +199,7 @@ def test_a_start_that_fails_at_once_frees_its_slot():
 
 
 def test_annotate_passes_the_users_global_flags_once(mocker):
-    from kubectl_depgraph.cluster import Kubectl
+    from kubectl_depgraph.acquire.cluster import Kubectl
     run = mocker.patch.object(runner, "run", return_value=result(""))
     kubectl = Kubectl(KubeOptions(context="prod", kubeconfig="/k", request_timeout="10s"))
     kubectl.request_reconcile([KS], "2026-11-21T10:00:00.000000001Z")

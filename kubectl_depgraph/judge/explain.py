@@ -11,11 +11,11 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Optional
 
-from kubectl_depgraph import events as ev
+from kubectl_depgraph.judge import evidence as ev
 from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.model import (FLUX_CLI_KIND, HELMRELEASE, HELMREPOSITORY, SHORT,
                                     SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef)
-from kubectl_depgraph.status import (REQUEUE_DEPENDENCY, State, classify, dependency_problems,
+from kubectl_depgraph.judge.status import (REQUEUE_DEPENDENCY, State, classify, dependency_problems,
                                      generation_observed, ready_for_dependents, ready_verdict,
                                      revision_behind, stalled_condition)
 from kubectl_depgraph.timeutil import parse_time

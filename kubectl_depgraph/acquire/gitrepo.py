@@ -1,362 +1,31 @@
-"""Offline input: the same objects read from a snapshot file or from a Git checkout.
+"""Git checkout input (--path): the Flux manifests of a repository, with the namespaces a
+cluster would get (kustomization.yaml `namespace:`, Flux `spec.targetNamespace`). A bad
+file is a warning and is skipped. Folders whose kustomization uses what plain reading
+cannot model (components, patches, replacements, name prefixes) are rendered with
+`kubectl kustomize` when kubectl is available."""
 
-The only importer of `yaml`. Two entry points:
-
-* read_snapshot(): `kubectl get … -o yaml|json` output (a List, a multi-document stream,
-  single objects); bad input is an InputError.
-* read_tree(): a Flux Git repository, with the namespaces a cluster would get
-  (kustomization.yaml `namespace:`, Flux `spec.targetNamespace`); a bad file is a
-  warning and is skipped. Folders whose kustomization uses what plain reading cannot
-  model (components, patches, replacements, name prefixes) are rendered with
-  `kubectl kustomize` when kubectl is available.
-"""
-
-from __future__ import annotations
-
-import json
 import os
 import posixpath
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import yaml
-
 from kubectl_depgraph import runner
+from kubectl_depgraph.acquire.snapshot import TEMPLATE_MARKERS, Document, Loaded
 from kubectl_depgraph.errors import CommandNotFound, DepgraphError, InputError
 from kubectl_depgraph.model import KUSTOMIZATION, WORKLOAD_KINDS, Origin, kind_of, parse_object
+from kubectl_depgraph.yamlio import load_yaml_documents
 
 MAX_FILE_BYTES = 10 * 1024 * 1024      # larger files are skipped with a warning
-MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024  # a -f snapshot larger than this is refused (memory)
-MAX_EXPANDED_NODES = 100_000           # alias expansion above this is refused ("billion laughs")
 RENDER_WORKERS = 4
 RENDER_TIMEOUT = 60
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _TEMPLATE_SUFFIXES = (".yaml.j2", ".yml.j2")
 _YAML_SUFFIXES = (".yaml", ".yml", ".json") + _TEMPLATE_SUFFIXES
-_TEMPLATE_MARKERS = re.compile(r"\{\{|\{%|#%|%#|\{#")
 # kustomization fields whose effect plain reading does not model: such folders are rendered.
 _RENDER_FIELDS = ("components", "patches", "patchesStrategicMerge", "patchesJson6902",
                   "replacements", "namePrefix", "nameSuffix", "transformers", "generators")
 
-
-@dataclass(frozen=True)
-class Document:
-    obj: dict            # the manifest; metadata.namespace is the effective namespace for --path
-    origin: Origin       # file relative to the root (or the -f path), 1-based line of the document
-    scope: str = ""      # --path: cluster folder(s) the document belongs to, "" = shared/unknown
-
-
-@dataclass
-class Loaded:
-    documents: list = field(default_factory=list)   # [Document], deterministic order
-    warnings: list = field(default_factory=list)    # ["path:line: what"]
-
-
-# --- YAML loading -------------------------------------------------------------------
-
-def _construct_plain(loader, node):
-    """Unknown tags (`!env_var X`) load as the plain value, as Go's YAML parser does."""
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node)
-    return loader.construct_scalar(node)
-
-
-def _customize(cls):
-    # A bare `=` is the YAML 1.1 "value" type PyYAML cannot construct; Go reads a string.
-    # Timestamps stay strings, as in the JSON the API server returns.
-    cls.yaml_implicit_resolvers = {
-        ch: [(tag, rx) for tag, rx in resolvers
-             if tag not in ("tag:yaml.org,2002:value", "tag:yaml.org,2002:timestamp")]
-        for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-    cls.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_yaml_str)
-    cls.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
-    cls.add_constructor(None, _construct_plain)
-    return cls
-
-
-@_customize
-class GoLoader(yaml.SafeLoader):
-    """SafeLoader that accepts what Go's YAML parser (and so Flux) accepts."""
-
-    def compose_node(self, parent, index):
-        # A redefined anchor replaces the earlier one for later aliases (Go semantics);
-        # PyYAML's composer would raise "found duplicate anchor".
-        event = self.peek_event()
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None and not isinstance(event, yaml.AliasEvent):
-            self.anchors.pop(anchor, None)
-        return super().compose_node(parent, index)
-
-
-_FastLoader = None
-if getattr(yaml, "__with_libyaml__", False):
-    @_customize
-    class _FastLoader(yaml.CSafeLoader):  # noqa: F811 - libyaml speed for large snapshots
-        pass
-
-
-class _Bomb(Exception):
-    pass
-
-
-def _distinct_nodes(node):
-    seen, stack = set(), [node]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        if isinstance(n, yaml.MappingNode):
-            stack.extend(x for pair in n.value for x in pair)
-        elif isinstance(n, yaml.SequenceNode):
-            stack.extend(n.value)
-    return len(seen)
-
-
-def _check_expansion(node, limit=MAX_EXPANDED_NODES):
-    """Refuse documents whose alias expansion is recursive or explodes: more than `limit`
-    nodes and more than ten times the nodes actually written (a large snapshot without
-    aliases is fine; a billion-laughs document is a few dozen nodes expanding to millions).
-
-    Sizes are memoized per node, so the check itself stays linear in the document."""
-    limit = max(limit, 10 * _distinct_nodes(node))
-    sizes, active = {}, set()
-
-    def size(n):
-        key = id(n)
-        if key in sizes:
-            return sizes[key]
-        if key in active:
-            raise _Bomb("recursive alias")
-        active.add(key)
-        total = 1
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                total += size(k) + size(v)
-                if total > limit:
-                    break
-        elif isinstance(n, yaml.SequenceNode):
-            for v in n.value:
-                total += size(v)
-                if total > limit:
-                    break
-        active.discard(key)
-        if total > limit:
-            raise _Bomb(f"alias expansion exceeds {limit} nodes")
-        sizes[key] = total
-        return total
-
-    size(node)
-
-
-def _compose_all(text, loader_cls):
-    loader = loader_cls(text)
-    try:
-        while loader.check_node():
-            yield loader, loader.get_node()
-    finally:
-        loader.dispose()
-
-
-def _load_nodes(text, name):
-    """[(data, node)] for each non-empty document; InputError on bad YAML or a bomb."""
-    classes = [c for c in (_FastLoader, GoLoader) if c is not None]
-    for i, cls in enumerate(classes):
-        out = []
-        try:
-            for loader, node in _compose_all(text, cls):
-                if node is None:
-                    continue
-                try:
-                    _check_expansion(node)
-                except RecursionError:
-                    raise _Bomb("nesting too deep") from None
-                data = loader.construct_document(node)
-                if data is not None:
-                    out.append((data, node))
-            return out
-        except _Bomb as exc:
-            line = node.start_mark.line + 1 if node is not None else 0
-            raise InputError(f"{name}:{line}: refused: {exc} (YAML alias bomb?)") from None
-        except yaml.YAMLError as exc:
-            if i + 1 < len(classes):
-                continue       # libyaml rejects redefined anchors: retry with GoLoader
-            mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-            line = mark.line + 1 if mark is not None else 0
-            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-            raise InputError(f"{name}:{line}: invalid YAML: {problem}") from None
-        except RecursionError:
-            raise InputError(f"{name}: refused: nesting too deep") from None
-    return []
-
-
-def load_yaml_documents(text, name):
-    """Every non-empty document of `text` as (data, 1-based start line).
-
-    Go-YAML compatible (redefined anchors, `=` scalars, unknown tags) and safe: alias
-    bombs are refused. Raises InputError("name:line: …") on invalid input."""
-    return [(data, node.start_mark.line + 1) for data, node in _load_nodes(text, name)]
-
-
-class _Dumper(yaml.SafeDumper):
-    def ignore_aliases(self, data):
-        return True
-
-
-def _str_presenter(dumper, data):
-    style = "|" if "\n" in data else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
-
-
-_Dumper.add_representer(str, _str_presenter)
-
-
-def dump_yaml(data):
-    """`data` as block-style YAML (keys in insertion order, unicode kept)."""
-    return yaml.dump(data, Dumper=_Dumper, default_flow_style=False, sort_keys=False,
-                     allow_unicode=True)
-
-
-# --- snapshot input (-f) ------------------------------------------------------------
-
-def _is_list(obj):
-    return isinstance(obj, dict) and isinstance(obj.get("items"), list) and \
-        str(obj.get("kind", "")).endswith("List")
-
-
-def _item_lines(node, count):
-    """Start lines of `items` entries in a List node (0 when unknown)."""
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if getattr(key, "value", None) == "items" and isinstance(value, yaml.SequenceNode):
-                lines = [v.start_mark.line + 1 for v in value.value]
-                if len(lines) == count:
-                    return lines
-    return [0] * count
-
-
-_TEMPLATE_HINT = ("this looks like a Helm or Jinja template: render it first (helm template, "
-                  "kustomize build, …) and pass the output")
-
-
-def _json_documents(text, name):
-    """A JSON snapshot (kubectl get -o json) read by the json module, items with their line
-    numbers: ten times faster than composing YAML nodes, and JSON has no aliases to bomb.
-    None when the text is not one JSON value (YAML, several documents)."""
-    decoder = json.JSONDecoder()
-    try:
-        data, end = decoder.raw_decode(text, len(text) - len(text.lstrip()))
-    except ValueError:
-        return None
-    if text[end:].strip():
-        return None
-    items = data if isinstance(data, list) else data.get("items") if _is_list(data) else None
-    if items is None:
-        return [Document(data, Origin(name, text.count("\n", 0, len(text) - len(text.lstrip())) + 1))] \
-            if isinstance(data, dict) else []
-    # Walk the items array again with raw_decode to learn where each item starts.
-    start = text.index("[", 0 if isinstance(data, list) else text.index('"items"')) + 1
-    docs, pos, line, counted = [], start, 1, 0
-    for item in items:
-        while text[pos] in " \t\r\n,":
-            pos += 1
-        line += text.count("\n", counted, pos)
-        counted = pos
-        _, pos = decoder.raw_decode(text, pos)
-        if isinstance(item, dict):
-            docs.append(Document(item, Origin(name, line)))
-    return docs
-
-
-def _snapshot_documents(text, name):
-    if text.lstrip()[:1] in ("{", "["):
-        docs = _json_documents(text, name)
-        if docs is not None:
-            return docs
-    try:
-        loaded = _load_nodes(text, name)
-    except InputError as exc:
-        if _TEMPLATE_MARKERS.search(text):
-            raise InputError(exc.message, hint=_TEMPLATE_HINT) from None
-        if text.lstrip()[:1] not in ("{", "["):
-            raise
-        try:     # JSON that PyYAML rejects (e.g. "\/" escapes)
-            loaded = [(json.loads(text), None)]
-        except ValueError as exc:
-            raise InputError(f"{name}:{getattr(exc, 'lineno', 0)}: invalid JSON: "
-                             f"{getattr(exc, 'msg', exc)}") from None
-    docs = []
-    for data, node in loaded:
-        line = node.start_mark.line + 1 if node is not None else 1
-        items = data if isinstance(data, list) else None
-        if _is_list(data):
-            items = data["items"]
-        if items is not None:
-            lines = _item_lines(node, len(items)) if isinstance(data, dict) else \
-                ([v.start_mark.line + 1 for v in node.value] if node is not None else [0] * len(items))
-            docs.extend(Document(item, Origin(name, ln)) for item, ln in zip(items, lines)
-                        if isinstance(item, dict))
-        elif isinstance(data, dict):
-            docs.append(Document(data, Origin(name, line)))
-    return docs
-
-
-def read_bounded(stream, limit, chunk=1 << 20):
-    """At most limit + 1 bytes of a binary stream, in chunks: safe for pipes
-    (-f <(kubectl get …)) and endless devices, without allocating `limit` up front."""
-    parts, size = [], 0
-    while size <= limit:
-        data = stream.read(min(chunk, limit + 1 - size))
-        if not data:
-            break
-        parts.append(data)
-        size += len(data)
-    return b"".join(parts)
-
-
-def decode_snapshot(raw, name):
-    """Bytes of a -f input as text; InputError when too large or not UTF-8 text."""
-    if len(raw) > MAX_SNAPSHOT_BYTES:
-        raise InputError(f"{name}: larger than {MAX_SNAPSHOT_BYTES // 2**20} MB: refused",
-                         hint="save only the Flux kinds: kubectl get ks,hr,gitrepo,ocirepo,helmrepo,"
-                              "hc,bucket -A -o json > snapshot.json")
-    if b"\0" in raw[:8192]:
-        raise InputError(f"{name}: not a text file (binary)")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{name}: not a text file (invalid UTF-8)") from None
-
-
-def read_snapshot(paths, stdin_text=None):
-    """Documents of each -f path ('-' reads `stdin_text`), in the given order.
-
-    Raises InputError for a missing/unreadable file or invalid YAML/JSON."""
-    loaded = Loaded()
-    for path in paths:
-        if path == "-":
-            name, text = "<stdin>", stdin_text or ""
-        else:
-            name = path
-            if os.path.isdir(path):
-                raise InputError(f"{path}: is a directory", hint="use --path for a Git checkout")
-            try:
-                with open(path, "rb") as fh:
-                    raw = read_bounded(fh, MAX_SNAPSHOT_BYTES)
-            except OSError as exc:
-                raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-            text = decode_snapshot(raw, path)
-        docs = _snapshot_documents(text, name)
-        if not docs:
-            loaded.warnings.append(f"{name}: no objects")
-        loaded.documents.extend(docs)
-    return loaded
-
-
-# --- Git checkout input (--path) ----------------------------------------------------
 
 @dataclass
 class _KFile:
@@ -440,7 +109,7 @@ class _Tree:
             self.files_in.setdefault(posixpath.dirname(rel), []).append(rel)
         except InputError as exc:
             msg = exc.message
-            if _TEMPLATE_MARKERS.search(text):
+            if TEMPLATE_MARKERS.search(text):
                 msg += " (templated file: skipped)"
             else:
                 msg += ": skipped"

@@ -12,7 +12,7 @@ from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, ObjectRef,
                                     Origin)
-from kubectl_depgraph.status import REQUEUE_DEPENDENCY, dependency_problems, ready_for_dependents
+from kubectl_depgraph.judge.status import REQUEUE_DEPENDENCY, dependency_problems, ready_for_dependents
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITIES = (ERROR, WARNING, INFO)          # most severe first

@@ -10,8 +10,9 @@ import pytest
 import yaml
 
 from kubectl_depgraph.errors import InputError
-from kubectl_depgraph.manifests import (Document, dump_yaml, duplicates_in_scope,
-                                        load_yaml_documents, read_snapshot, read_tree)
+from kubectl_depgraph.acquire.gitrepo import duplicates_in_scope, read_tree
+from kubectl_depgraph.acquire.snapshot import Document, read_snapshot
+from kubectl_depgraph.yamlio import dump_yaml, load_yaml_documents
 from kubectl_depgraph.model import ObjectRef, Origin, parse_object
 
 REPO = Path(__file__).parent / "data" / "manifests" / "repo"
@@ -184,7 +185,7 @@ def test_tree_binary_big_and_symlink_loop(tmp_path, monkeypatch):
     (tmp_path / "sub" / "ks.yaml").write_text(dump_yaml(KS))
     os.symlink(tmp_path, tmp_path / "sub" / "loop")
     os.symlink("/", tmp_path / "outside")
-    import kubectl_depgraph.manifests as manifests
+    import kubectl_depgraph.acquire.gitrepo as manifests
     monkeypatch.setattr(manifests, "MAX_FILE_BYTES", 1000)
     (tmp_path / "huge.yaml").write_text("a: " + "x" * 2000)
     loaded = read_tree(str(tmp_path), kubectl=None)

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
-from kubectl_depgraph.cluster import Kubectl, KubeOptions
+from kubectl_depgraph.acquire.cluster import Kubectl, KubeOptions
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.graph import DepGraph
 from kubectl_depgraph.model import kind_of, parse_object
@@ -56,15 +56,15 @@ def load(inputs: Inputs, stdin=None):
     if inputs.files and inputs.path:
         raise UsageError("--file and --path cannot be combined", hint="analyse one input at a time")
     if inputs.files:
-        from kubectl_depgraph import manifests
-        stdin_text = _read_stdin(stdin or sys.stdin, manifests) if "-" in inputs.files else None
-        loaded = manifests.read_snapshot(list(inputs.files), stdin_text)
+        from kubectl_depgraph.acquire import snapshot
+        stdin_text = _read_stdin(stdin or sys.stdin) if "-" in inputs.files else None
+        loaded = snapshot.read_snapshot(list(inputs.files), stdin_text)
         return _inventory(loaded.documents, loaded.warnings, "snapshot " + ", ".join(inputs.files),
                           has_status=True, events=True)
     if inputs.path:
-        from kubectl_depgraph import manifests
-        root, scope = manifests.cluster_folder(inputs.path)
-        loaded = manifests.read_tree(root, kubectl=inputs.kube.kubectl)
+        from kubectl_depgraph.acquire import gitrepo
+        root, scope = gitrepo.cluster_folder(inputs.path)
+        loaded = gitrepo.read_tree(root, kubectl=inputs.kube.kubectl)
         documents, warnings = loaded.documents, list(loaded.warnings)
         if scope:   # one cluster folder: what its builds reach in the whole repository
             unreached = [d for d in documents if not d.scope and kind_of(d.obj)]
@@ -76,7 +76,7 @@ def load(inputs: Inputs, stdin=None):
                     f"and are left out of {scope}; point --path at {root} to see them")
         inv = _inventory(documents, warnings, f"path {inputs.path}",
                          has_status=False, events=False)
-        inv.duplicates = manifests.duplicates_in_scope(documents)
+        inv.duplicates = gitrepo.duplicates_in_scope(documents)
         inv.base = root
         return inv
     kubectl = Kubectl(inputs.kube)
@@ -86,14 +86,15 @@ def load(inputs: Inputs, stdin=None):
                      fetched.namespaces_read)
 
 
-def _read_stdin(stream, manifests):
+def _read_stdin(stream):
     """stdin as text, bounded like a file (a runaway pipe must not eat the memory)."""
+    from kubectl_depgraph.acquire import snapshot
     raw = getattr(stream, "buffer", None)
     if raw is not None:
-        data = manifests.read_bounded(raw, manifests.MAX_SNAPSHOT_BYTES)
+        data = snapshot.read_bounded(raw, snapshot.MAX_SNAPSHOT_BYTES)
     else:   # a text stream (tests, embedding)
-        data = stream.read(manifests.MAX_SNAPSHOT_BYTES + 1).encode("utf-8", errors="surrogateescape")
-    return manifests.decode_snapshot(data, "<stdin>")
+        data = stream.read(snapshot.MAX_SNAPSHOT_BYTES + 1).encode("utf-8", errors="surrogateescape")
+    return snapshot.decode_snapshot(data, "<stdin>")
 
 
 def _inventory(documents, warnings, description, has_status, events):

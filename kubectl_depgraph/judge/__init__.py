@@ -1,0 +1,1 @@
+"""Judging the graph: readiness, explanations, reconcile plans and checks. No I/O."""
