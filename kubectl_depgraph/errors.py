@@ -8,8 +8,8 @@ USAGE = 2           # bad arguments, unknown or ambiguous NAME
 NOT_READY = 3       # why --exit-code: something is not ready
 CLUSTER = 4         # kubectl/flux missing, cluster unreachable, auth, RBAC, Flux not installed
 INPUT = 5           # unreadable or invalid --file/--path input
+INTERNAL = 70       # a bug: "internal error", traceback only with --debug (sysexits EX_SOFTWARE)
 INTERRUPTED = 130   # Ctrl-C
-INTERNAL = 1        # a bug: "internal error", traceback only with --debug (Python's own code)
 
 
 class DepgraphError(Exception):

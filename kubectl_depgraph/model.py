@@ -80,14 +80,18 @@ class ObjectRef:
 @dataclass(frozen=True)
 class Origin:
     """Where a manifest came from: a file (relative path), 1-based line, and for --path the
-    cluster folders ("clusters/prod", comma-separated) whose build reaches it ("" = any)."""
+    cluster folders ("clusters/prod", …) whose build reaches it (() = any)."""
 
     file: str
     line: int = 0
-    scope: str = ""
+    scope: Tuple[str, ...] = ()
 
     def in_scope(self, scope):
-        return not self.scope or scope in self.scope.split(",")
+        return not self.scope or scope in self.scope
+
+    def overlaps(self, other):
+        """Could both definitions reach one cluster? An unscoped one reaches every cluster."""
+        return not self.scope or not other.scope or bool(set(self.scope) & set(other.scope))
 
     def __str__(self):
         return f"{self.file}:{self.line}" if self.line else self.file

@@ -4,6 +4,7 @@ Every command is an argv list (never a shell string). Failures become our errors
 naming the exact command, its exit status and its stderr."""
 
 import atexit
+import logging
 import os
 import re
 import shlex
@@ -17,8 +18,8 @@ import sh
 
 from kubectl_depgraph.errors import CommandFailed, CommandNotFound, CommandTimeout
 
-# Debug log sink: set by the CLI under --debug (a callable taking one line).
-debug_log = None
+# What runs, for --debug: the CLI attaches a handler; nothing is printed without one.
+log = logging.getLogger("kubectl_depgraph")
 
 
 @dataclass(frozen=True)
@@ -127,8 +128,7 @@ def _run(argv, stdin, timeout, ok_codes, env, state):
     if isinstance(argv, (str, bytes)):
         raise TypeError("runner.run takes an argv list, never a shell string")
     argv = [str(a) for a in argv]
-    if debug_log:
-        debug_log("running: " + redact(quote(argv)))
+    log.debug("running: %s", redact(quote(argv)))
     path = _resolve(argv[0])
     # _bg: we wait ourselves, so that Ctrl-C can cancel sh's timeout timer (a non-daemon
     # thread that would otherwise keep the interpreter alive until the timeout).
@@ -148,8 +148,7 @@ def _run(argv, stdin, timeout, ok_codes, env, state):
             raise
     except sh.ErrorReturnCode as exc:
         stderr = redact(_decode(exc.stderr))
-        if debug_log:
-            debug_log(f"exit {exc.exit_code}: {_first_line(stderr)}")
+        log.debug("exit %s: %s", exc.exit_code, _first_line(stderr))
         raise CommandFailed(
             f"{redact(quote(argv))} failed (exit {exc.exit_code}): "
             f"{_first_line(stderr) or redact(_first_line(_decode(exc.stdout)))}",
@@ -168,8 +167,8 @@ def _run(argv, stdin, timeout, ok_codes, env, state):
     except OSError as exc:
         raise CommandNotFound(f"{argv[0]}: cannot run ({exc.strerror or exc})") from None
     stderr = redact(_decode(proc.stderr))
-    if debug_log and stderr.strip():
-        debug_log(f"exit {proc.exit_code}: {_first_line(stderr)}")
+    if stderr.strip():
+        log.debug("exit %s: %s", proc.exit_code, _first_line(stderr))
     return Result(tuple(argv), _decode(proc.stdout), stderr, proc.exit_code)
 
 
@@ -279,9 +278,8 @@ class Stream:
         with _streams_lock:
             _streams.discard(self)
         self._ended.set()
-        if debug_log:
-            debug_log(f"stream ended (exit {exit_code}): {redact(quote(self.argv))}"
-                      + (f": {_first_line(self.stderr)}" if self.stderr.strip() else ""))
+        log.debug(f"stream ended (exit {exit_code}): {redact(quote(self.argv))}"
+                  + (f": {_first_line(self.stderr)}" if self.stderr.strip() else ""))
         if self._on_exit:
             self._on_exit(self)
 
@@ -311,8 +309,7 @@ def stream(argv, on_line, on_exit=None, env=None):
     if isinstance(argv, (str, bytes)):
         raise TypeError("runner.stream takes an argv list, never a shell string")
     argv = [str(a) for a in argv]
-    if debug_log:
-        debug_log("streaming: " + redact(quote(argv)))
+    log.debug("streaming: %s", redact(quote(argv)))
     return Stream(argv, on_line, on_exit, env)
 
 

@@ -88,9 +88,15 @@ def test_dispatcher_picks_binary_by_server_version(apiserver, kube_env, kubectl_
     srv = apiserver([kustomization("a")], git_version="v1.29.3")
     as_json(kubectl(kube_env(srv), "get", "ks", "-o", "json"))
     agents = {r.headers.get("User-Agent", "") for r in srv.requests}
-    if any(a.startswith("kubectl-dispatcher") for a in agents):
+    # Without a server the dispatcher reports itself; with one, the kubectl it picked.
+    alone = dict(kube_env(srv), KUBECONFIG=os.devnull)
+    client = as_json(kubectl(alone, "version", "--client", "-o", "json"))["clientVersion"]
+    if client["gitVersion"].endswith("-dispatcher"):
         # The gcloud dispatcher asks /version, then runs its kubectl for that minor version.
+        assert any(a.startswith("kubectl-dispatcher") for a in agents), agents
         assert any(a.startswith("kubectl/v1.29.") for a in agents), agents
+    else:   # a plain kubectl talks to the server as itself, whatever the server's version
+        assert all(f"/{client['gitVersion']} " in a for a in agents), agents
     version = as_json(kubectl(kube_env(srv), "version", "-o", "json"))
     assert version["serverVersion"]["gitVersion"] == "v1.29.3"
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from kubectl_depgraph.judge.check import (RULES, at_or_above, check, counts, resolve_ignores)
+from kubectl_depgraph.cli.check import _ignored as resolve_ignores
+from kubectl_depgraph.judge.check import RULES, at_or_above, check, counts
 from kubectl_depgraph.errors import UsageError
-from kubectl_depgraph.graph import DepGraph
+from kubectl_depgraph.graph import DepGraph, Duplicate
 from kubectl_depgraph.model import ObjectRef, Origin, parse_object
 from kubectl_depgraph.render.findings import render_github, render_json, render_text
 from tests.builders import graph_of, hr, ks
@@ -106,7 +107,7 @@ def test_helmrelease_depending_on_a_kustomization_is_the_mirror_case():
 
 def test_duplicates_come_from_the_input_facts():
     origins = [Origin("clusters/prod/b.yaml", 1), Origin("clusters/prod/a.yaml", 7)]
-    (f,) = static(ks("infra"), duplicates=[(K("infra"), origins)])
+    (f,) = static(ks("infra"), duplicates=[Duplicate(K("infra"), tuple(origins))])
     assert (f.id, f.origin) == ("DG004", Origin("clusters/prod/b.yaml", 1))
     assert "clusters/prod/a.yaml:7, clusters/prod/b.yaml:1" in f.message
 

@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 from kubectl_depgraph.acquire import events as acquire_events
 from kubectl_depgraph.judge import evidence as ev
 from kubectl_depgraph.judge import explain
+from kubectl_depgraph.judge.explanation import Via
+from kubectl_depgraph.judge.status import Gate
 from kubectl_depgraph.graph import DepGraph
 from kubectl_depgraph.model import ObjectRef, parse_object
 from kubectl_depgraph.render import why as render
@@ -100,7 +102,7 @@ def H(name, ns="flux-system"):
 
 def labels(expl, ref):
     step = next(s for s in expl.chain if s.ref == ref and not s.repeated)
-    return {link.target.name: link.label for link in step.links if link.via == explain.DEPENDS_ON}
+    return {link.target.name: link.label for link in step.links if link.via == Via.DEPENDS_ON}
 
 
 def roots(expl):
@@ -116,7 +118,7 @@ def test_ready_object_gets_a_short_answer():
     expl = explain.why(g, K("apps"), now=NOW)
     assert expl.ready and expl.root_causes == [] and expl.suggestions == []
     assert expl.summary == "Kustomization/flux-system/apps is ready; it depends on 1 object(s), all ready"
-    assert labels(expl, K("apps")) == {"infra": explain.OK}
+    assert labels(expl, K("apps")) == {"infra": Gate.OK}
 
 
 def test_chain_of_five_behind_a_failed_health_check():
@@ -141,8 +143,8 @@ def test_every_dependency_is_evaluated_not_only_the_named_one():
               ks("two", suspend=True, ready=False, reason="BuildFailed", message="y"),
               ks("three", generation=3, observed=2))
     expl = explain.why(g, K("app"), now=NOW)
-    assert labels(expl, K("app")) == {"one": explain.NOT_READY, "two": explain.SUSPENDED,
-                                      "three": explain.NOT_OBSERVED}
+    assert labels(expl, K("app")) == {"one": Gate.NOT_READY, "two": Gate.SUSPENDED,
+                                      "three": Gate.NOT_OBSERVED}
     assert sorted(roots(expl)) == [(K("one"), "BuildFailed"), (K("three"), "not observed yet"),
                                    (K("two"), "suspended")]
     assert any(s.command == "flux resume ks two -n flux-system" for s in expl.suggestions)
@@ -156,7 +158,7 @@ def test_missing_dependency_that_exists_as_the_other_kind():
                          "fluxcd.io \"ingress\" not found"),
               hr("ingress"))
     expl = explain.why(g, K("apps"), now=NOW)
-    assert labels(expl, K("apps")) == {"ingress": explain.MISSING}
+    assert labels(expl, K("apps")) == {"ingress": Gate.MISSING}
     assert roots(expl) == [(K("ingress"), "missing")]
     rc = expl.root_causes[0]
     assert "a HelmRelease of that name exists" in rc.summary and rc.required_by == (K("apps"),)
@@ -189,8 +191,8 @@ def test_revision_behind_its_source():
               ks("apps", deps=["infra"], applied=REV, ready=False, reason="DependencyNotReady",
                  message="dependency 'flux-system/infra' revision is not up to date"))
     expl = explain.why(g, K("apps"), now=NOW)
-    assert labels(expl, K("apps")) == {"infra": explain.REVISION_BEHIND}
-    assert roots(expl) == [(K("infra"), explain.REVISION_BEHIND)]
+    assert labels(expl, K("apps")) == {"infra": Gate.REVISION_BEHIND}
+    assert roots(expl) == [(K("infra"), Gate.REVISION_BEHIND)]
     assert expl.suggestions[0].command == "flux reconcile ks infra -n flux-system"
 
 
@@ -198,7 +200,7 @@ def test_revision_rule_only_for_the_same_source():
     g = graph(gitrepo(artifact=NEW_REV), gitrepo("other", artifact=REV),
               ks("infra", applied=REV, source="other"),
               ks("apps", deps=["infra"], applied=NEW_REV))
-    assert labels(explain.why(g, K("apps")), K("apps")) == {"infra": explain.OK}
+    assert labels(explain.why(g, K("apps")), K("apps")) == {"infra": Gate.OK}
 
 
 def test_broken_source_is_checked_first():
@@ -209,8 +211,8 @@ def test_broken_source_is_checked_first():
               ks("apps", ready=False, reason="ArtifactFailed",
                  message="Source artifact not found, retrying in 30s"))
     expl = explain.why(g, K("apps"), now=NOW)
-    src = next(link for link in expl.chain[0].links if link.via == explain.SOURCE)
-    assert src.label == explain.NOT_READY
+    src = next(link for link in expl.chain[0].links if link.via == Via.SOURCE)
+    assert src.label == Gate.NOT_READY
     git = ObjectRef("GitRepository", "flux-system", "flux-system")
     assert roots(expl) == [(git, "source AuthenticationFailed")]
     assert expl.suggestions[0].command == "flux reconcile source git flux-system -n flux-system"
@@ -242,7 +244,7 @@ def test_health_check_naming_a_helmrelease_is_followed():
                          "[HelmRelease/flux-system/ingress status: 'Failed']"),
               hr("ingress", conditions=[cond("Ready", "False", "UpgradeFailed", "Helm upgrade failed")]))
     expl = explain.why(g, K("infra"), now=NOW)
-    assert [(s.ref, s.via) for s in expl.chain] == [(K("infra"), ""), (H("ingress"), explain.HEALTH_CHECK)]
+    assert [(s.ref, s.via) for s in expl.chain] == [(K("infra"), ""), (H("ingress"), Via.HEALTH_CHECK)]
     assert roots(expl) == [(H("ingress"), "UpgradeFailed")]
 
 
@@ -263,7 +265,7 @@ def test_ready_expr_is_not_evaluated_and_said_so():
               ks("ok", deps=[{"name": "db2", "readyExpr": "true"}]), ks("db2"))
     expl = explain.why(g, K("app"), now=NOW)
     link = expl.chain[0].links[1]
-    assert link.label == explain.READY_EXPR and "not evaluated; the dependency is not ready" in link.detail
+    assert link.label == Gate.READY_EXPR and "not evaluated; the dependency is not ready" in link.detail
     assert "(readyExpr 'true' not evaluated)" in explain.why(g, K("ok")).chain[0].links[1].detail
 
 
@@ -271,7 +273,7 @@ def test_ready_expr_false_from_the_controller_message():
     g = graph(ks("app", deps=[{"name": "db", "readyExpr": "false"}], **waiting("flux-system/db", True)),
               ks("db"))
     link = explain.why(g, K("app")).chain[0].links[1]
-    assert link.label == explain.READY_EXPR and "controller message" in link.detail
+    assert link.label == Gate.READY_EXPR and "controller message" in link.detail
 
 
 def test_own_failures_are_named():
@@ -373,8 +375,8 @@ def test_missing_source_is_fixed_in_the_source_reference_not_in_depends_on():
               chart_ref)
     git = ObjectRef("GitRepository", "flux-system", "repo")
     expl = explain.why(g, K("apps"), now=NOW)
-    assert roots(expl) == [(git, explain.MISSING)]
-    assert expl.root_causes[0].named_by == ((K("apps"), explain.SOURCE),)
+    assert roots(expl) == [(git, Gate.MISSING)]
+    assert expl.root_causes[0].named_by == ((K("apps"), Via.SOURCE),)
     assert expl.root_causes[0].required_by == (K("apps"),)
     texts = [s.text for s in expl.suggestions]
     assert texts[0].startswith("fix spec.sourceRef of ks/flux-system/apps: GitRepository "
@@ -395,7 +397,7 @@ def test_missing_source_is_fixed_in_the_source_reference_not_in_depends_on():
 def test_missing_dependency_is_still_fixed_in_depends_on():
     g = graph(ks("apps", deps=[{"name": "zz", "namespace": "other"}], **waiting("other/zz")))
     expl = explain.why(g, K("apps"), now=NOW)
-    assert expl.root_causes[0].named_by == ((K("apps"), explain.DEPENDS_ON),)
+    assert expl.root_causes[0].named_by == ((K("apps"), Via.DEPENDS_ON),)
     assert expl.suggestions[0].text == ("fix spec.dependsOn of ks/flux-system/apps: "
                                         "'other/zz' does not exist or create the object")
 
@@ -414,7 +416,7 @@ def test_failure_retried_by_the_controller_is_failed_everywhere():
     assert [f.type for f in expl.chain[0].findings] == ["BuildFailed"]
     assert roots(expl) == [(K("infra"), "BuildFailed")]
     assert roots(explain.why(g, K("apps"), now=NOW)) == [(K("infra"), "BuildFailed")]
-    assert labels(explain.why(g, K("apps"), now=NOW), K("apps")) == {"infra": explain.NOT_OBSERVED}
+    assert labels(explain.why(g, K("apps"), now=NOW), K("apps")) == {"infra": Gate.NOT_OBSERVED}
 
 
 def test_progressing_is_not_a_root_cause_of_its_own():

@@ -2,6 +2,7 @@ import random
 
 import pytest
 
+from kubectl_depgraph.cli.common import resolve
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.model import ObjectRef
 from tests.builders import graph_of, hr, ks
@@ -76,12 +77,12 @@ def test_shuffled_input_gives_the_same_graph():
     ("kustomizations.kustomize.toolkit.fluxcd.io/flux-system/backend", K("backend")),
 ])
 def test_resolve_accepts_every_spelling(text, expected):
-    assert graph_of(*chain()).resolve(text) == expected
+    assert resolve(graph_of(*chain()), text) == expected
 
 
 def test_resolve_ambiguous_lists_candidates():
     with pytest.raises(UsageError) as err:
-        graph_of(*chain()).resolve("backend")
+        resolve(graph_of(*chain()), "backend")
     assert err.value.message == "'backend' is ambiguous: hr/apps/backend, ks/flux-system/backend"
     assert err.value.hint == "qualify it as ns/name or kind/ns/name"
     assert err.value.exit_code == 2
@@ -89,7 +90,7 @@ def test_resolve_ambiguous_lists_candidates():
 
 def test_resolve_unknown_suggests_nearest_names():
     with pytest.raises(UsageError) as err:
-        graph_of(*chain()).resolve("frontnd")
+        resolve(graph_of(*chain()), "frontnd")
     assert err.value.message == "no Flux object matches 'frontnd'"
     assert err.value.hint == "did you mean frontend?"
 
@@ -97,7 +98,7 @@ def test_resolve_unknown_suggests_nearest_names():
 @pytest.mark.parametrize("text", ["a//b", "/x", "a/b/c/d", "", "bogus/ns/name"])
 def test_resolve_rejects_malformed_names(text):
     with pytest.raises(UsageError):
-        graph_of(*chain()).resolve(text)
+        resolve(graph_of(*chain()), text)
 
 
 def test_a_dense_knot_of_mutual_dependencies_stays_bounded():
@@ -109,6 +110,6 @@ def test_a_dense_knot_of_mutual_dependencies_stays_bounded():
 
 def test_resolve_prefers_the_namespace_given_with_n():
     g = graph_of(ks("apps", ns="team-a"), ks("apps", ns="team-b"))
-    assert g.resolve("apps", namespace="team-b") == K("apps", "team-b")
+    assert resolve(g, "apps", namespace="team-b") == K("apps", "team-b")
     with pytest.raises(UsageError):
-        g.resolve("apps")
+        resolve(g, "apps")

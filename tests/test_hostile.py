@@ -707,19 +707,19 @@ def test_secrets_printed_by_kubectl_are_redacted(live, tmp_path):
 
 
 def test_unexpected_exception_is_one_line(monkeypatch, tmp_path):
-    """A bug is still one line (exit 1); the traceback only with --debug."""
+    """A bug is still one line, with its own exit code (70); the traceback only with --debug."""
     from kubectl_depgraph import acquire
 
     def boom(*a, **kw):
         raise KeyError("surprise")
     monkeypatch.setattr(acquire, "parse_all", boom)
     out = invoke(["tree", "-f", EXAMPLE])
-    assert out.code == 1
+    assert out.code == 70
     assert lines(out) == ["error: internal error: KeyError: 'surprise'",
                           "hint: this is a bug in kubectl-depgraph; rerun with --debug and "
                           "report the traceback"]
     out = invoke(["tree", "-f", EXAMPLE, "--debug"])
-    assert out.code == 1 and "Traceback" in out.stderr
+    assert out.code == 70 and "Traceback" in out.stderr
 
 
 def test_interrupted_is_130(monkeypatch):

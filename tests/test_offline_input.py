@@ -10,7 +10,9 @@ import pytest
 import yaml
 
 from kubectl_depgraph.errors import InputError
-from kubectl_depgraph.acquire.gitrepo import duplicates_in_scope, read_tree
+from kubectl_depgraph.acquire.cluster import Kubectl, KubeOptions
+from kubectl_depgraph.acquire.gitrepo import read_tree
+from kubectl_depgraph.graph import DepGraph
 from kubectl_depgraph.acquire.snapshot import Document, read_snapshot
 from kubectl_depgraph.yamlio import dump_yaml, load_yaml_documents
 from kubectl_depgraph.model import ObjectRef, Origin, parse_object
@@ -138,24 +140,24 @@ def test_tree_namespaces_patches_and_warnings():
 def test_tree_scopes_and_duplicates():
     loaded = read_tree(str(REPO), kubectl=None)
     docs = _by_origin(loaded)
-    assert docs["clusters/dev/apps.yaml:2"].scope == "clusters/dev"
-    assert docs["infra/db/release.yaml:1"].scope == "clusters/dev,clusters/prod"
-    assert docs["config/rendered.yaml.j2:2"].scope == ""
+    dev = ("clusters/dev",)
+    assert docs["clusters/dev/apps.yaml:2"].origin.scope == dev
+    assert docs["infra/db/release.yaml:1"].origin.scope == ("clusters/dev", "clusters/prod")
+    assert docs["config/rendered.yaml.j2:2"].origin.scope == ()
     # flux-system/apps is defined in both clusters: not a duplicate
-    assert duplicates_in_scope(loaded.documents) == []
-    extra = Document(docs["clusters/dev/apps.yaml:2"].obj, Origin("clusters/dev/again.yaml", 1),
-                     "clusters/dev")
-    assert duplicates_in_scope(loaded.documents + [extra]) == [
+    assert clashing(loaded.documents) == []
+    extra = Document(docs["clusters/dev/apps.yaml:2"].obj, Origin("clusters/dev/again.yaml", 1, dev))
+    assert clashing(loaded.documents + [extra]) == [
         (ObjectRef("Kustomization", "flux-system", "apps"),
-         [Origin("clusters/dev/again.yaml", 1), Origin("clusters/dev/apps.yaml", 2)])]
-    shared = Document(extra.obj, Origin("x.yaml", 1), "")
-    assert len(duplicates_in_scope(loaded.documents + [shared])[0][1]) == 3
+         [Origin("clusters/dev/again.yaml", 1, dev), Origin("clusters/dev/apps.yaml", 2, dev)])]
+    shared = Document(extra.obj, Origin("x.yaml", 1))
+    assert len(clashing(loaded.documents + [shared])[0][1]) == 3
 
 
 def test_tree_kubectl_renders_component_dependson(kubectl_path):
     """apps/dev includes a component that adds dependsOn: only kustomize itself sees it."""
     plain = _by_origin(read_tree(str(REPO), kubectl=None))
-    rendered_loaded = read_tree(str(REPO), kubectl=kubectl_path)
+    rendered_loaded = read_tree(str(REPO), kubectl=Kubectl(KubeOptions(kubectl=kubectl_path)))
     rendered = _by_origin(rendered_loaded)
     key = "apps/base/web/release.yaml:1"
     assert "dependsOn" not in plain[key].obj["spec"]
@@ -169,11 +171,11 @@ def test_tree_kubectl_renders_component_dependson(kubectl_path):
 def test_tree_kubectl_missing_or_failing(tmp_path, kubectl_path):
     repo = tmp_path / "repo"
     shutil.copytree(REPO, repo)
-    loaded = read_tree(str(repo), kubectl=str(tmp_path / "no-kubectl"))
+    loaded = read_tree(str(repo), kubectl=Kubectl(KubeOptions(kubectl=str(tmp_path / "no-kubectl"))))
     assert any("not found: components, patches" in w for w in loaded.warnings)
     assert len(loaded.documents) == len(read_tree(str(REPO), kubectl=None).documents)
     (repo / "components" / "wait" / "kustomization.yaml").write_text("kind: [\n")
-    loaded = read_tree(str(repo), kubectl=kubectl_path)
+    loaded = read_tree(str(repo), kubectl=Kubectl(KubeOptions(kubectl=kubectl_path)))
     assert any(w.startswith("apps/dev/kustomization.yaml: kubectl kustomize failed")
                for w in loaded.warnings)
 
@@ -232,3 +234,9 @@ def test_json_snapshot_items_keep_their_line_numbers(tmp_path):
     assert [d.obj["metadata"]["name"] for d in docs] == ["a", "b"]
     assert [lines[d.origin.line - 1].strip() for d in docs] == ["{", "{"]
     assert docs[1].origin.line > docs[0].origin.line > 1
+
+
+def clashing(documents):
+    """[(ref, [origins])] of the objects one cluster would get twice."""
+    objects = [o for o in (parse_object(d.obj, origin=d.origin) for d in documents) if o is not None]
+    return [(d.ref, list(d.origins)) for d in DepGraph.from_objects(objects).clashing_duplicates()]

@@ -4,20 +4,17 @@ load() returns an Inventory: parsed Flux objects, events when the input has them
 warnings, and a description of where the data came from (for messages)."""
 
 import sys
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Optional
 
-from kubectl_depgraph.acquire.cluster import Kubectl, KubeOptions
 from kubectl_depgraph.errors import UsageError
-from kubectl_depgraph.graph import DepGraph
 from kubectl_depgraph.model import kind_of, parse_object
 
 
-@dataclass
+@dataclass(frozen=True)
 class Inputs:
     files: tuple = ()
     path: Optional[str] = None
-    kube: KubeOptions = field(default_factory=KubeOptions)
 
     @property
     def live(self):
@@ -31,28 +28,22 @@ class Inventory:
     warnings: list
     description: str                # "the cluster", "snapshot prod.yaml", "path ./clusters/prod"
     has_status: bool
-    kubectl: Optional[Kubectl] = None
+    live: bool = False              # read from the cluster: events can be fetched
     namespaces_read: Optional[list] = None
-    duplicates: list = field(default_factory=list)   # [(ObjectRef, [Origin])] within one scope
     base: str = ""                  # --path: the folder origins are relative to
 
     def scopes(self):
         """The cluster folders of a --path input; [] when there are none (one graph)."""
-        return sorted({s for o in self.objects if o.origin and o.origin.scope
-                       for s in o.origin.scope.split(",")})
+        return sorted({s for o in self.objects if o.origin for s in o.origin.scope})
 
-    def graph(self, scope=None):
-        """The graph of every object, or of one cluster folder's (a multi-cluster repo
-        defines the same objects once per cluster: merged, one cluster would hide another)."""
-        objects = self.objects if scope is None else \
-            [o for o in self.objects if o.origin is None or o.origin.in_scope(scope)]
-        graph = DepGraph.from_objects(objects)
-        self.warnings.extend(w for w in graph.warnings if w not in self.warnings)
-        return graph
+    def objects_of(self, scope):
+        """The objects one cluster folder gets (unscoped ones reach every cluster)."""
+        return [o for o in self.objects if o.origin is None or o.origin.in_scope(scope)]
 
 
-def load(inputs: Inputs, stdin=None):
-    """Read the selected input and parse it; raises DepgraphError subclasses."""
+def load(inputs: Inputs, kubectl, stdin=None):
+    """Read the selected input and parse it; raises DepgraphError subclasses. `kubectl`
+    (a cluster.Kubectl) reads the live cluster, and renders --path folders."""
     if inputs.files and inputs.path:
         raise UsageError("--file and --path cannot be combined", hint="analyse one input at a time")
     if inputs.files:
@@ -64,11 +55,11 @@ def load(inputs: Inputs, stdin=None):
     if inputs.path:
         from kubectl_depgraph.acquire import gitrepo
         root, scope = gitrepo.cluster_folder(inputs.path)
-        loaded = gitrepo.read_tree(root, kubectl=inputs.kube.kubectl)
+        loaded = gitrepo.read_tree(root, kubectl=kubectl)
         documents, warnings = loaded.documents, list(loaded.warnings)
         if scope:   # one cluster folder: what its builds reach in the whole repository
-            unreached = [d for d in documents if not d.scope and kind_of(d.obj)]
-            documents = [d for d in documents if scope in d.scope.split(",")]
+            unreached = [d for d in documents if not d.origin.scope and kind_of(d.obj)]
+            documents = [d for d in documents if scope in d.origin.scope]
             if unreached:
                 warnings.append(
                     f"{len(unreached)} Flux objects under {root} are reached from no cluster folder "
@@ -76,13 +67,11 @@ def load(inputs: Inputs, stdin=None):
                     f"and are left out of {scope}; point --path at {root} to see them")
         inv = _inventory(documents, warnings, f"path {inputs.path}",
                          has_status=False, events=False)
-        inv.duplicates = gitrepo.duplicates_in_scope(documents)
         inv.base = root
         return inv
-    kubectl = Kubectl(inputs.kube)
     fetched = kubectl.flux_objects()
     objects, warnings = parse_all((item, None) for item in fetched.items)
-    return Inventory(objects, None, fetched.warnings + warnings, "the cluster", True, kubectl,
+    return Inventory(objects, None, fetched.warnings + warnings, "the cluster", True, True,
                      fetched.namespaces_read)
 
 
@@ -98,8 +87,7 @@ def _read_stdin(stream):
 
 
 def _inventory(documents, warnings, description, has_status, events):
-    objects, parse_warnings = parse_all(
-        (d.obj, replace(d.origin, scope=d.scope) if d.origin and d.scope else d.origin) for d in documents)
+    objects, parse_warnings = parse_all((d.obj, d.origin) for d in documents)
     if documents and not objects:
         kinds = sorted({str(d.obj.get("kind")) for d in documents if isinstance(d.obj, dict)})
         shown = ", ".join(kinds[:5]) + (", …" if len(kinds) > 5 else "")
@@ -123,4 +111,5 @@ def parse_all(pairs):
             continue
         if obj is not None:
             objects.append(obj)
+            warnings.extend(f"{obj.ref}: {w}" for w in obj.warnings if f"{obj.ref}: {w}" not in warnings)
     return objects, warnings

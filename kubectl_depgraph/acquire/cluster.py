@@ -230,6 +230,12 @@ class Kubectl:
             query += f"&resourceVersion={resource_version}"
         return self.argv("get", "--raw", f"{path}?{query}")
 
+    # --- offline (--path) -------------------------------------------------------------
+    def kustomize(self, folder, timeout):
+        """`kubectl kustomize FOLDER` as text: a local build, no cluster and no global flags."""
+        argv = [self.opts.kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", folder]
+        return runner.run(argv, timeout=timeout).stdout
+
 
 def parse_json(text, what):
     """kubectl's JSON output, or a ClusterError saying the server answered garbage."""

@@ -10,10 +10,9 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from kubectl_depgraph import runner
 from kubectl_depgraph.acquire.snapshot import TEMPLATE_MARKERS, Document, Loaded
 from kubectl_depgraph.errors import CommandNotFound, DepgraphError, InputError
-from kubectl_depgraph.model import KUSTOMIZATION, WORKLOAD_KINDS, Origin, kind_of, parse_object
+from kubectl_depgraph.model import KUSTOMIZATION, WORKLOAD_KINDS, Origin, kind_of
 from kubectl_depgraph.yamlio import load_yaml_documents
 
 MAX_FILE_BYTES = 10 * 1024 * 1024      # larger files are skipped with a warning
@@ -261,13 +260,6 @@ def _cluster_of(rel):
     return None
 
 
-def scopes_overlap(a, b):
-    """Do two Document scopes share a cluster? "" (shared/unknown) overlaps everything."""
-    if not a or not b:
-        return True
-    return bool(set(a.split(",")) & set(b.split(",")))
-
-
 def cluster_folder(path):
     """(repository root, scope) when `path` is a Flux cluster folder `ROOT/clusters/<name>`:
     its Kustomizations' spec.path values are relative to ROOT, so ROOT is read and then
@@ -279,13 +271,13 @@ def cluster_folder(path):
     return os.path.dirname(parent) or ".", f"clusters/{os.path.basename(here)}"
 
 
-def read_tree(root, kubectl="kubectl"):
+def read_tree(root, kubectl=None):
     """Every Kubernetes manifest under `root` as the cluster would get it.
 
     metadata.namespace is the effective namespace: the outermost kustomization.yaml
     `namespace:` or Flux `spec.targetNamespace` on the way to the file, else the
     file's own, else "default". Files used as kustomize patches are left out. With
-    `kubectl` (None: never run), folders using components/patches/replacements are
+    `kubectl` (a cluster.Kubectl; None: never run), folders using components/patches/replacements are
     rendered with `kubectl kustomize` and their Flux objects taken from the render.
     Raises InputError only when `root` is not a directory."""
     if not os.path.isdir(root):
@@ -357,7 +349,7 @@ def read_tree(root, kubectl="kubectl"):
             meta = dict(_meta(obj))
             meta["namespace"] = ns_override or _s(meta.get("namespace")) or "default"
             obj = {**obj, "metadata": meta}
-            loaded.documents.append(Document(obj, Origin(rel, line), scopes.get(rel, "")))
+            loaded.documents.append(Document(obj, Origin(rel, line, scopes.get(rel, ()))))
     return loaded
 
 
@@ -366,7 +358,7 @@ def _scopes(tree, flux_builds, kustomize_roots):
 
     A file under clusters/<name>/ belongs to that cluster; any other file belongs to
     every cluster whose files (transitively, through Flux spec.path and kustomization
-    resources) reach it. Several clusters are joined with ","; none gives ""."""
+    resources) reach it; () for none."""
     scopes = {f: {c} for f in tree.files if (c := _cluster_of(f))}
     edges = []    # (from file, reached files)
     for src, _, out in flux_builds:
@@ -388,7 +380,7 @@ def _scopes(tree, flux_builds, kustomize_roots):
                 if not have <= cur:
                     cur |= have
                     changed = True
-    return {f: ",".join(sorted(s)) for f, s in scopes.items() if s}
+    return {f: tuple(sorted(s)) for f, s in scopes.items() if s}
 
 
 def _render(tree, kustomize_roots, flux_builds, kubectl, warnings):
@@ -413,9 +405,7 @@ def _render(tree, kustomize_roots, flux_builds, kubectl, warnings):
         return {}
 
     def build(d):
-        argv = [kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone",
-                os.path.join(tree.root, d) if d else tree.root]
-        return runner.run(argv, timeout=RENDER_TIMEOUT).stdout
+        return kubectl.kustomize(os.path.join(tree.root, d) if d else tree.root, RENDER_TIMEOUT)
 
     rendered = {}
     with ThreadPoolExecutor(max_workers=min(RENDER_WORKERS, len(targets))) as pool:
@@ -425,7 +415,7 @@ def _render(tree, kustomize_roots, flux_builds, kubectl, warnings):
             try:
                 docs = load_yaml_documents(fut.result(), f"kubectl kustomize {d or '.'}")
             except CommandNotFound:
-                warnings.append(f"{where}: {kubectl} not found: components, patches and "
+                warnings.append(f"{where}: {kubectl.opts.kubectl} not found: components, patches and "
                                 "replacements are not applied (files read as they are)")
                 for f in futures.values():
                     f.cancel()
@@ -460,21 +450,3 @@ def _closure_dirs(tree, d, seen=None):
     for sub in tree.kfiles[d].resource_dirs:
         _closure_dirs(tree, sub, seen)
     return seen
-
-
-def duplicates_in_scope(documents):
-    """[(ObjectRef, [Origin, …])] for Flux objects defined more than once where the
-    definitions' scopes overlap (the same object in two cluster folders is not one)."""
-    by_ref = {}
-    for doc in documents:
-        obj = parse_object(doc.obj, origin=doc.origin)
-        if obj is not None:
-            by_ref.setdefault(obj.ref, []).append(doc)
-    result = []
-    for ref in sorted(by_ref):
-        docs = by_ref[ref]
-        clashing = [d for d in docs
-                    if any(o is not d and scopes_overlap(d.scope, o.scope) for o in docs)]
-        if len(clashing) > 1:
-            result.append((ref, sorted((d.origin for d in clashing), key=str)))
-    return result

@@ -17,8 +17,7 @@ TEMPLATE_MARKERS = re.compile(r"\{\{|\{%|#%|%#|\{#")
 @dataclass(frozen=True)
 class Document:
     obj: dict            # the manifest; metadata.namespace is the effective namespace for --path
-    origin: Origin       # file relative to the root (or the -f path), 1-based line of the document
-    scope: str = ""      # --path: cluster folder(s) the document belongs to, "" = shared/unknown
+    origin: Origin       # file relative to the root (or the -f path), 1-based line, --path scope
 
 
 @dataclass

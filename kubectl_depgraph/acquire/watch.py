@@ -86,8 +86,7 @@ def versions_of(objects):
 # --------------------------------------------------------------------------- watching objects
 
 def _debug(line):
-    if runner.debug_log:
-        runner.debug_log(line)
+    runner.log.debug(line)
 
 
 class JsonStream:

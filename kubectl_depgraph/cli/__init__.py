@@ -24,7 +24,7 @@ import traceback  # noqa: E402
 
 import click  # noqa: E402
 
-from kubectl_depgraph import __version__, runner  # noqa: E402
+from kubectl_depgraph import __version__  # noqa: E402
 from kubectl_depgraph.cli.common import echo_err  # noqa: E402
 from kubectl_depgraph.errors import INTERNAL, INTERRUPTED, USAGE, DepgraphError  # noqa: E402
 
@@ -56,10 +56,14 @@ def main(argv=None):
             stream.reconfigure(errors="replace")
         except (AttributeError, ValueError, OSError):
             pass
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
-    runner.debug_log = (lambda line: echo_err(f"debug: {line}")) if debug else None
+    args = list(sys.argv[1:] if argv is None else argv)
+    ctx = None
     try:
-        code = cli.main(args=argv, prog_name="kubectl depgraph", standalone_mode=False)
+        ctx = cli.make_context("kubectl depgraph", args)
+        with ctx:
+            code = cli.invoke(ctx)
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
     except click.exceptions.Abort:
         echo_err("interrupted")
         code = INTERRUPTED
@@ -70,7 +74,7 @@ def main(argv=None):
         echo_err("interrupted")
         code = INTERRUPTED
     except DepgraphError as exc:
-        if debug:
+        if _debug(ctx):
             traceback.print_exc()
         echo_err(f"error: {exc.message}")
         if exc.hint:
@@ -79,7 +83,7 @@ def main(argv=None):
     except BrokenPipeError:
         code = 0
     except Exception as exc:  # a bug, or data we did not foresee: one line, never a traceback
-        if debug:
+        if _debug(ctx):
             traceback.print_exc()
         text = " ".join(str(exc).split())
         echo_err(f"error: internal error: {type(exc).__name__}" + (f": {text[:200]}" if text else ""))
@@ -87,3 +91,8 @@ def main(argv=None):
                  "the traceback")
         code = INTERNAL
     sys.exit(code or 0)
+
+
+def _debug(ctx):
+    # --debug is a command option (cli/common); its value is shared through the context's meta.
+    return ctx is not None and ctx.meta.get("debug", False)

@@ -2,18 +2,17 @@
 
 import click
 
-from kubectl_depgraph.judge.check import DEFAULT_MAX_DEPTH, Finding, at_or_above, check as run_checks, \
-    resolve_ignores
 from kubectl_depgraph.cli import cli
-from kubectl_depgraph.cli.common import input_options, load_graph
-from kubectl_depgraph.errors import FAILED, OK
-from kubectl_depgraph.render.findings import render_github, render_json, render_text
-
-FORMATS = ("text", "json", "github")
+from kubectl_depgraph.cli.common import input_options, load_input
+from kubectl_depgraph.errors import FAILED, OK, UsageError
+from kubectl_depgraph.graph import DepGraph
+from kubectl_depgraph.judge.check import DEFAULT_MAX_DEPTH, RULES, Finding, at_or_above, check as run_checks, \
+    rule_named
+from kubectl_depgraph.render import Context, formats, render
 
 
 @cli.command()
-@click.option("-o", "--output", type=click.Choice(FORMATS), default="text", show_default=True,
+@click.option("-o", "--output", type=click.Choice(formats("findings")), default="text", show_default=True,
               help="text: grouped by severity with file:line; json: CheckReport v1; "
                    "github: workflow-command annotations.")
 @click.option("--fail-on", type=click.Choice(("error", "warning", "never")), default="error",
@@ -40,24 +39,35 @@ def check(common, output, fail_on, ignore, max_depth):
       kubectl depgraph check --path ./clusters/production
       kubectl depgraph check --path . -o github          # in a pull-request workflow
       kubectl depgraph check --fail-on warning --ignore DG007"""
-    ignored = resolve_ignores(ignore)
-    inventory, graph = load_graph(common)
-    # One check per cluster folder: each cluster's graph must hold on its own.
-    graphs = [inventory.graph(scope) for scope in inventory.scopes()] or [graph]
+    ignored = _ignored(ignore)
+    inventory = load_input(common)
+    # One graph per cluster folder: each cluster's graph must hold on its own.
+    scopes = inventory.scopes()
+    graphs = [DepGraph.from_objects(inventory.objects_of(s)) for s in scopes] or \
+        [DepGraph.from_objects(inventory.objects)]
+    view = common.view
     findings = sorted({f for g in graphs for f in run_checks(
-        g, duplicates=inventory.duplicates, has_status=inventory.has_status,
-        namespaces_read=inventory.namespaces_read, max_depth=max_depth, ignore=ignored)},
+        g, duplicates=g.clashing_duplicates() if inventory.base else (),
+        has_status=inventory.has_status, namespaces_read=inventory.namespaces_read,
+        max_depth=max_depth, ignore=ignored) if any(view.owns(r) for r in f.objects)},
         key=Finding.sort_key)
-    if common.namespace:
-        findings = [f for f in findings if any(r.namespace == common.namespace for r in f.objects)]
-    checked = len(graph.objects)
-    base = inventory.base
-    description = common.scope_text(inventory)
-    if output == "json":
-        text = render_json(findings, description, checked, base, inventory.warnings)
-    elif output == "github":
-        text = render_github(findings, base)
-    else:
-        text = render_text(findings, description, checked, base, common.style)
-    click.echo(text, nl=False)
+    checked = len({o.ref for g in graphs for o in g.objects if view.owns(o.ref)})
+    ctx = Context(style=common.style, description=common.scope_text(inventory),
+                  warnings=tuple(inventory.warnings), base=inventory.base, checked=checked)
+    click.echo(render("findings", output, findings, ctx), nl=False)
     return FAILED if at_or_above(findings, fail_on) else OK
+
+
+def _ignored(values):
+    """`--ignore` values (ids or names, any case, comma-separated) → set of ids."""
+    ids = set()
+    for value in values:
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            rule = rule_named(part)
+            if rule is None:
+                raise UsageError(f"--ignore {part}: no such check",
+                                 hint="ids: " + ", ".join(f"{r.id} ({r.name})" for r in RULES.values()))
+            ids.add(rule.id)
+    return ids

@@ -1,6 +1,8 @@
-"""Options shared by every command and the helpers that turn them into core inputs."""
+"""Options shared by every command, and the steps every command body shares: read the
+input, build the graph, resolve NAME arguments, print warnings."""
 
 import functools
+import logging
 import os
 import re
 import sys
@@ -9,15 +11,23 @@ from datetime import datetime, timezone
 
 import click
 
+from kubectl_depgraph import runner
 from kubectl_depgraph.acquire import Inputs, load
-from kubectl_depgraph.acquire.cluster import KubeOptions, kubectl_from_env
+from kubectl_depgraph.acquire.cluster import Kubectl, KubeOptions, kubectl_from_env
 from kubectl_depgraph.errors import UsageError
+from kubectl_depgraph.graph import DepGraph
+from kubectl_depgraph.judge.names import View, match
 from kubectl_depgraph.render.style import Style
 from kubectl_depgraph.timeutil import parse_duration, parse_time
 
 
 def echo_err(text):
     click.echo(text, err=True)
+
+
+class _DebugHandler(logging.Handler):
+    def emit(self, record):
+        echo_err(f"debug: {record.getMessage()}")
 
 
 def input_options(func):
@@ -38,24 +48,34 @@ def input_options(func):
         click.option("--kubectl", "kubectl_bin", metavar="PATH",
                      help="kubectl binary (default: $KUBECTL, else kubectl on PATH)."),
         click.option("--no-color", is_flag=True, help="No colour (also: NO_COLOR=1)."),
-        # main() reads --debug itself, before parsing, so that errors in parsing are logged too.
         click.option("--debug", is_flag=True, help="Log commands run; tracebacks on errors."),
     ]
 
     @functools.wraps(func)
     def wrapper(files, path, namespace, all_namespaces, context, kubeconfig, request_timeout,
                 kubectl_bin, no_color, debug, **kwargs):
+        if debug:
+            _debug_on(click.get_current_context())
         _check_request_timeout(request_timeout)
         kube = KubeOptions(kubectl=kubectl_from_env(kubectl_bin), context=context,
                            kubeconfig=kubeconfig, namespace=namespace,
                            request_timeout=request_timeout)
-        common = Common(Inputs(tuple(files), path, kube), namespace if not all_namespaces else None,
-                        style=terminal_style(no_color))
+        common = Common(Inputs(tuple(files), path), Kubectl(kube),
+                        View(namespace if not all_namespaces else None), terminal_style(no_color))
         return func(common=common, **kwargs)
 
     for option in reversed(options):
         wrapper = option(wrapper)
     return wrapper
+
+
+def _debug_on(ctx):
+    """Print what runs, for this invocation only; main() reads ctx.meta for tracebacks."""
+    ctx.meta["debug"] = True
+    handler = _DebugHandler()
+    runner.log.addHandler(handler)
+    runner.log.setLevel(logging.DEBUG)
+    ctx.call_on_close(lambda: runner.log.removeHandler(handler))
 
 
 def _check_request_timeout(text):
@@ -71,7 +91,8 @@ def _check_request_timeout(text):
 @dataclass
 class Common:
     inputs: Inputs
-    namespace: str   # view filter, None for all
+    kubectl: Kubectl     # the one kubectl (binary + the user's global flags) every step uses
+    view: View
     style: Style
 
     @property
@@ -82,7 +103,13 @@ class Common:
 
     def scope_text(self, inventory):
         where = inventory.description
-        return f"namespace {self.namespace!r} of {where}" if self.namespace else where
+        ns = self.view.namespace
+        return f"namespace {ns!r} of {where}" if ns else where
+
+    def resolve(self, graph, names):
+        """NAME arguments → a View with them as starts (UsageError for a bad or unknown one)."""
+        starts = tuple(sorted({resolve(graph, n, self.view.namespace) for n in names}))
+        return View(self.view.namespace, starts)
 
 
 def terminal_style(no_color=False):
@@ -98,20 +125,32 @@ def print_warnings(warnings):
         echo_err(f"warning: {w}")
 
 
-def load_graph(common):
-    """Read the input, print its warnings, return (inventory, graph)."""
-    inventory = load(common.inputs)
-    graph = inventory.graph()
+def load_input(common):
+    """Read the input and print its warnings; the Inventory."""
+    inventory = load(common.inputs, common.kubectl)
     print_warnings(inventory.warnings)
-    return inventory, graph
+    return inventory
 
 
-def in_view(graph, namespace):
-    """Nodes shown for -n NS: that namespace's objects plus everything they depend on."""
-    if not namespace:
-        return set(graph.nodes)
-    own = {r for r in graph.nodes if r.namespace == namespace}
-    return own | graph.upstream(own)
+def load_graph(common):
+    """Read the input and build its graph; (inventory, graph)."""
+    inventory = load_input(common)
+    return inventory, DepGraph.from_objects(inventory.objects)
+
+
+def resolve(graph, text, namespace=None):
+    """The one object `text` names; UsageError naming the candidates or the nearest names."""
+    found = match(graph, text, namespace)
+    if found.invalid:
+        raise UsageError(found.invalid, hint=found.hint)
+    if len(found.refs) == 1:
+        return found.refs[0]
+    if found.refs:
+        raise UsageError(f"{text!r} is ambiguous: {', '.join(r.short for r in found.refs)}",
+                         hint="qualify it as ns/name or kind/ns/name")
+    hint = ("did you mean " + ", ".join(found.near) + "?") if found.near else \
+        "run 'kubectl depgraph tree' to list the objects"
+    raise UsageError(f"no Flux object matches {text!r}", hint=hint)
 
 
 def empty_sentence(common, inventory):

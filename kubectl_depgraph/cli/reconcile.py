@@ -13,7 +13,6 @@ from kubectl_depgraph.judge import plan as planner
 from kubectl_depgraph.reconcile import backends, executor
 from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import empty_sentence, input_options, load_graph
-from kubectl_depgraph.acquire.cluster import Kubectl
 from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError
 from kubectl_depgraph.model import HELMRELEASE, KUSTOMIZATION
 from kubectl_depgraph.render.reconcile import (render_event, render_live, render_notes, render_plan,
@@ -73,24 +72,24 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
         use_flux = backends.flux_available()
 
     inventory, graph = load_graph(common)
-    starts = [graph.resolve(n, common.namespace) for n in names] or None
-    selected = planner.select(graph, starts, common.namespace, dependents, dependencies, KINDS.get(kind))
+    starts = list(common.resolve(graph, names).starts) or None
+    selected = planner.select(graph, starts, common.view.namespace, dependents, dependencies, KINDS.get(kind))
     if not selected:
         click.echo(empty_sentence(common, inventory) if not names else "nothing selected to reconcile")
         return OK
     plan = planner.plan(graph, selected, sources=not no_source)
-    kubectl = inventory.kubectl or Kubectl(common.inputs.kube)
+    kubectl = common.kubectl
     err_style = _stderr_style(common.style)
 
     if dry_run:
         how = "flux CLI" if use_flux else "kubectl annotate, then wait for lastHandledReconcileAt"
         click.echo(render_plan(plan, lambda step: backends.describe(
-            step, seconds, use_flux, kubectl, common.inputs.kube), style=common.style, how=how), nl=False)
+            step, seconds, use_flux, kubectl, kubectl.opts), style=common.style, how=how), nl=False)
         return OK
 
     versions = versions_of(list(graph.objects) + list(graph.sources.values()))
     workers = max(4, min(parallel * 2, 32))
-    backend = (backends.FluxBackend(kubectl, versions, workers=workers, kube_options=common.inputs.kube)
+    backend = (backends.FluxBackend(kubectl, versions, workers=workers, kube_options=kubectl.opts)
                if use_flux else backends.KubectlBackend(kubectl, versions, workers=workers))
     click.echo(render_notes(plan, err_style), nl=False, err=True)
     progress = Progress(err_style, live=_stderr_is_tty())

@@ -3,18 +3,14 @@
 import click
 
 from kubectl_depgraph.cli import cli
-from kubectl_depgraph.cli.common import empty_sentence, in_view, input_options, load_graph, \
-    print_warnings
+from kubectl_depgraph.cli.common import empty_sentence, input_options, load_graph, print_warnings
 from kubectl_depgraph.errors import UsageError
-from kubectl_depgraph.render import data, document, dot, mermaid, table
-from kubectl_depgraph.render.tree import render_tree
-
-FORMATS = ("tree", "table", "json", "yaml", "dot", "mermaid")
+from kubectl_depgraph.render import Context, formats, render
 
 
 @cli.command()
 @click.argument("names", nargs=-1, metavar="[NAME]...")
-@click.option("-o", "--output", type=click.Choice(FORMATS), default="tree", show_default=True,
+@click.option("-o", "--output", type=click.Choice(formats("graph")), default="tree", show_default=True,
               help="Output format.")
 @click.option("--reverse", "--dependencies", "reverse", is_flag=True,
               help="Show what NAME depends on (children are dependencies).")
@@ -40,31 +36,17 @@ def tree(common, names, output, reverse, depth, sources):
         print_warnings([f"{len(graph.duplicates)} objects are defined in more than one cluster folder "
                         f"({', '.join(scopes)}); each is shown once: point --path at one cluster "
                         "folder for its exact graph"])
-    starts = [graph.resolve(n, common.namespace) for n in names] if names else None
-    for ref in starts or ():
+    view = common.resolve(graph, names)
+    for ref in view.starts:
         if ref not in graph:   # a source: not part of the dependsOn graph
             raise UsageError(f"{ref.short} is a source; tree starts from Kustomizations and "
                              "HelmReleases", hint="tree --sources shows the source of each object")
-    if starts:
-        starts = sorted(set(starts))
-        reach = graph.upstream(starts) if reverse else graph.downstream(starts)
-        shown = set(starts) | reach
-    else:
-        shown = in_view(graph, common.namespace)
-    view = graph.subgraph(shown)
-    if not len(view):
+    shown = graph.subgraph(view.shown(graph, reverse))
+    if not len(shown):
         click.echo(empty_sentence(common, inventory))
         return 0
-    if output == "tree":
-        click.echo(render_tree(view, starts=starts, reverse=reverse, depth=depth, sources=sources,
-                               style=common.style), nl=False)
-    elif output == "table":
-        click.echo(table.render_table(view, style=common.style, now=common.now), nl=False)
-    elif output in ("json", "yaml"):
-        doc = document.graph_document(view, inventory.description, inventory.warnings)
-        click.echo((data.to_json if output == "json" else data.to_yaml)(doc), nl=False)
-    elif output == "dot":
-        click.echo(dot.render_dot(view), nl=False)
-    else:
-        click.echo(mermaid.render_mermaid(view), nl=False)
+    ctx = Context(style=common.style, now=common.now, description=inventory.description,
+                  warnings=tuple(inventory.warnings), starts=view.starts or None, reverse=reverse,
+                  depth=depth, sources=sources)
+    click.echo(render("graph", output, shown, ctx), nl=False)
     return 0

@@ -2,21 +2,18 @@
 
 import click
 
-from kubectl_depgraph.acquire import events as ev
+from kubectl_depgraph.acquire import events as live_events
 from kubectl_depgraph.cli import cli
-from kubectl_depgraph.cli.common import in_view, input_options, load_graph
+from kubectl_depgraph.cli.common import input_options, load_graph
 from kubectl_depgraph.errors import NOT_READY, OK, UsageError
 from kubectl_depgraph.judge.explain import attach_events, why as explain_one, why_all
-from kubectl_depgraph.render import data
-from kubectl_depgraph.render import why as render
-
-FORMATS = ("text", "json", "yaml")
+from kubectl_depgraph.render import Context, formats, render
 
 
 @cli.command()
 @click.argument("name", required=False, metavar="[NAME]")
-@click.option("-o", "--output", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="Output format.")
+@click.option("-o", "--output", type=click.Choice(formats("explanation")), default="text",
+              show_default=True, help="Output format.")
 @click.option("--exit-code", is_flag=True,
               help="Exit 3 when NAME (without NAME: anything) is not ready.")
 @input_options
@@ -42,37 +39,31 @@ def why(common, name, output, exit_code):
     inventory, graph = load_graph(common)
     now = common.now
     if name:
-        result = explain_one(graph, graph.resolve(name, common.namespace), now=now)
+        (target,) = common.resolve(graph, [name]).starts
+        result = explain_one(graph, target, now=now)
     else:
-        refs = sorted(r for r in in_view(graph, common.namespace) if not graph.is_missing(r))
+        refs = sorted(r for r in common.view.shown(graph) if not graph.is_missing(r))
         result = why_all(graph, now=now, refs=refs)
     # Events are fetched for the objects the walk reached, then attached: one walk.
-    events, notes = _evidence(inventory, result.refs)
+    events, notes = _evidence(common, inventory, result.refs)
     if events is not None:
         attach_events(graph, result, events, now)
     result.notes.extend(notes)
-    scope = common.scope_text(inventory)
-    if output == "text":
-        if name:
-            text = render.render_explanation(result, common.style, now, events is not None)
-        else:
-            text = render.render_incident(result, common.style, now, scope, events is not None)
-    else:
-        doc = (render.explanation_document if name else render.incident_document)(
-            result, inventory.description, events is not None, inventory.warnings)
-        text = (data.to_json if output == "json" else data.to_yaml)(doc)
-    click.echo(text, nl=False)
+    ctx = Context(style=common.style, now=now, description=inventory.description,
+                  scope=common.scope_text(inventory), warnings=tuple(inventory.warnings),
+                  events_read=events is not None)
+    click.echo(render("explanation" if name else "incident", output, result, ctx), nl=False)
     not_ready = (not result.ready) if name else bool(result.not_ready)
     return NOT_READY if exit_code and not_ready else OK
 
 
-def _evidence(inventory, refs):
+def _evidence(common, inventory, refs):
     """(events or None, notes): live events in a bounded number of calls, a snapshot's own
     events, or none with a note saying why."""
     if not refs:
         return [], []
-    if inventory.kubectl is not None:
-        fetched = ev.fetch(inventory.kubectl, refs)
+    if inventory.live:
+        fetched = live_events.fetch(common.kubectl, refs)
         return (fetched.events if fetched.note is None else None), \
             ([fetched.note] if fetched.note else [])
     if inventory.events is None:

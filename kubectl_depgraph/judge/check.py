@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.graph import cycle_path
+from kubectl_depgraph.judge.names import nearest_to
 from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, ObjectRef,
                                     Origin)
 from kubectl_depgraph.judge.status import REQUEUE_DEPENDENCY, dependency_problems, ready_for_dependents
@@ -27,55 +27,35 @@ class Rule:
     id: str
     name: str
     severity: str
-    meaning: str
-    fix: str
-    live_only: bool = False
+    fix: str          # the default fix; a finding usually words its own
 
 
 RULES = {r.id: r for r in (
     Rule("DG001", "cycle", ERROR,
-         "dependsOn cycle: its members, and everything that depends on them, never become ready",
          "remove one dependsOn entry on the cycle"),
     Rule("DG002", "missing-dependency", ERROR,
-         "dependsOn names an object that does not exist (typo, wrong namespace, removed object)",
          "correct the name or namespace (it defaults to the dependent's own), or remove the entry"),
     Rule("DG003", "wrong-kind-dependency", ERROR,
-         "dependsOn names an object of the other kind: dependencies are same-kind only",
          "Kustomization → HelmRelease: list it under healthChecks; HelmRelease → Kustomization: "
          "make the Kustomization that applies the HelmRelease depend on it"),
     Rule("DG004", "duplicate-object", ERROR,
-         "the same Kind/namespace/name is defined twice in one cluster folder: one silently wins",
          "keep one definition, or rename one of them"),
     Rule("DG005", "self-dependency", ERROR,
-         "an object lists itself in dependsOn: it and its dependents never become ready",
          "remove the entry naming the object itself"),
     Rule("DG006", "dependency-without-readiness", WARNING,
-         "a Kustomization others depend on has neither wait: true nor healthChecks, so it is "
-         "Ready as soon as it is applied and its dependents start before its workloads are healthy",
          "set spec.wait: true (or list the workloads under spec.healthChecks)"),
     Rule("DG007", "deep-chain", WARNING,
-         f"a dependency chain longer than --max-depth (default {DEFAULT_MAX_DEPTH}): each hop can "
-         f"add up to {REQUEUE_DEPENDENCY}s of dependency polling",
          "depend directly on what is needed instead of through intermediate objects"),
     Rule("DG008", "crd-prune", WARNING,
-         "a Kustomization that applies CRDs has prune: true: removing or renaming it deletes the "
-         "CRDs and every custom resource of those kinds",
          "set spec.prune: false, or annotate the CRDs kustomize.toolkit.fluxcd.io/prune: disabled"),
     Rule("DG009", "unresolved-variable", INFO,
-         "a ${VAR} in a dependsOn name or namespace: postBuild substitution resolves it at apply "
-         "time, so it cannot be checked from Git",
          "make sure the Kustomization that applies this file substitutes the variable"),
     Rule("DG010", "suspended-dependency", WARNING,
-         "a suspended dependency is not ready: its dependents wait until it is resumed",
-         "flux resume the dependency, or remove the dependsOn entries on it", live_only=True),
+         "flux resume the dependency, or remove the dependsOn entries on it"),
     Rule("DG011", "dependency-not-visible", WARNING,
-         "the controller reports a dependency as not found although it exists: it cannot see that "
-         "namespace (--watch-all-namespaces=false, a sharding label selector, or RBAC)",
-         "let the controller watch that namespace, or move the dependency where it can see it",
-         live_only=True),
+         "let the controller watch that namespace, or move the dependency where it can see it"),
     Rule("DG012", "unverified-dependency", INFO,
-         "a dependency in a namespace depgraph was not allowed to read: it could not be checked",
-         "rerun with read access to Flux objects in that namespace", live_only=True),
+         "rerun with read access to Flux objects in that namespace"),
 )}
 _BY_NAME = {r.name: r for r in RULES.values()}
 
@@ -100,19 +80,9 @@ class Finding:
         return (_RANK[self.severity], origin.file, origin.line, self.id, self.objects, self.message)
 
 
-def resolve_ignores(values):
-    """`--ignore` values (ids or names, any case) → set of ids; UsageError on an unknown one."""
-    ids = set()
-    for value in values:
-        for part in (p.strip() for p in value.split(",")):
-            if not part:
-                continue
-            rule = RULES.get(part.upper()) or _BY_NAME.get(part.lower())
-            if rule is None:
-                raise UsageError(f"--ignore {part}: no such check",
-                                 hint="ids: " + ", ".join(f"{r.id} ({r.name})" for r in RULES.values()))
-            ids.add(rule.id)
-    return ids
+def rule_named(text):
+    """The Rule an id or a name (any case) stands for, or None."""
+    return RULES.get(text.upper()) or _BY_NAME.get(text.lower())
 
 
 def at_or_above(findings, threshold):
@@ -131,7 +101,7 @@ def check(graph, *, duplicates=(), has_status=False, namespaces_read=None,
           max_depth=DEFAULT_MAX_DEPTH, ignore=()):
     """All findings for `graph`, sorted (severity, file, line, id, objects).
 
-    duplicates: [(ObjectRef, [Origin, …])] defined more than once in one scope (--path).
+    duplicates: [graph.Duplicate] defined more than once in one scope (--path).
     has_status: the input carries status (live or snapshot), enabling the live-only checks.
     namespaces_read: None when every namespace was readable, else the list read (RBAC)."""
     ctx = _Context(graph, namespaces_read)
@@ -281,7 +251,7 @@ def _dangling_one(ctx, dependent, missing, origin, blocked, templated):
             f"this HelmRelease depend on it instead{_blocks(blocked, other=True)}",
             f"remove '{missing.name}' from the spec.dependsOn of {_label(dependent)} and add it to "
             "the dependsOn of the Kustomization that applies this HelmRelease")
-    near = [r.ns_name for r in graph.nearest_to(missing)]
+    near = [r.ns_name for r in nearest_to(graph, missing)]
     hint = f"; nearest: {', '.join(near)}" if near else ""
     fix = (f"did you mean '{near[0]}'? Correct the spec.dependsOn entry of {_label(dependent)}"
            if near else f"add the {missing.kind} {missing.ns_name}, or remove the entry from "
@@ -293,8 +263,8 @@ def _dangling_one(ctx, dependent, missing, origin, blocked, templated):
 
 
 def _duplicates(graph, duplicates):
-    for ref, origins in duplicates:
-        origins = sorted(origins, key=lambda o: (o.file, o.line))
+    for dup in duplicates:
+        ref, origins = dup.ref, sorted(dup.origins, key=lambda o: (o.file, o.line))
         where = ", ".join(str(o) for o in origins)
         yield _finding("DG004", [ref], origins[-1],
                        f"{_label(ref)} is defined {len(origins)} times in one cluster folder: "

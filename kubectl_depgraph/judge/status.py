@@ -24,11 +24,55 @@ def dependency_problems(message):
             for a, problem, b in _DEPENDENCY_TEXT.findall(message or "")]
 
 
+_HEALTH = re.compile(r"timeout waiting for: \[(.*)\]", re.S)
+_HEALTH_ITEM = re.compile(r"([A-Za-z0-9]+)/(?:([^/\s]+)/)?([^/\s]+) status: '([^']*)'")
+
+
+def health_check_items(message):
+    """[(Kind, namespace, name, status)] named by a HealthCheckFailed message."""
+    m = _HEALTH.search(message or "")
+    if not m:
+        return []
+    return [(k, ns or "", n, s) for k, ns, n, s in _HEALTH_ITEM.findall(m.group(1))]
+
+
+# What a Ready/Stalled reason means, in one sentence (flux-semantics.md).
+MEANINGS = {
+    "HealthCheckFailed": "applied, but the objects it waits for did not become healthy in time",
+    "HealthCheckCanceled": "the health check was cancelled by a newer reconciliation",
+    "BuildFailed": "kustomize build of spec.path failed: the manifests in the source cannot be built",
+    "ArtifactFailed": "the source artifact could not be fetched",
+    "ReconciliationFailed": "applying the built manifests failed (the API server rejected them)",
+    "PruneFailed": "garbage collection of objects removed from the source failed",
+    "InstallFailed": "the Helm install failed",
+    "UpgradeFailed": "the Helm upgrade failed",
+    "TestFailed": "the Helm tests failed",
+    "RollbackFailed": "the Helm rollback failed",
+    "UninstallFailed": "the Helm uninstall failed",
+    "ValuesError": "the Helm values could not be composed (valuesFrom ConfigMap/Secret missing or invalid)",
+    "SourceNotReady": "the chart source is not ready",
+    "AccessDenied": "the controller was denied access (cross-namespace reference or impersonation)",
+    "InvalidCELExpression": "a CEL expression (readyExpr or healthCheckExprs) is invalid; "
+                            "terminal until the spec is fixed",
+    "RetriesExceeded": "remediation retries are exhausted; the helm-controller stopped retrying and "
+                       "will not try again until the spec changes or a reset is requested",
+    "AuthenticationFailed": "the source cannot authenticate to its remote (credentials in spec.secretRef)",
+    "GitOperationFailed": "the Git clone or checkout failed",
+}
+
+
 # Ready=False reasons that are not a failure of the last reconciliation.
 _NOT_FAILURE = ("DependencyNotReady", "Progressing")
 
 
-class State(str, enum.Enum):
+class _Words(str, enum.Enum):
+    """An enum whose members print as their value (the word users see)."""
+
+    def __str__(self):
+        return self.value
+
+
+class State(_Words):
     READY = "ready"
     FAILED = "failed"
     WAITING = "waiting"           # DependencyNotReady
@@ -144,3 +188,67 @@ def ready_verdict(obj):
     if ready.status == "True":
         return Verdict(State.READY, ready.reason, ready.message, since, True)
     return Verdict(State.FAILED, ready.reason, ready.message, since)
+
+
+class Gate(_Words):
+    """How an edge stands under the controllers' dependency checks: OK passes; every other
+    value blocks the dependent (its label in `why`)."""
+
+    OK = "ready"
+    MISSING = "missing"
+    NOT_OBSERVED = "not observed yet"
+    NOT_READY = "not ready"
+    REVISION_BEHIND = "revision behind"
+    READY_EXPR = "readyExpr false"
+    SUSPENDED = "suspended"
+    NO_ARTIFACT = "no artifact"
+
+
+@dataclass(frozen=True)
+class GateVerdict:
+    gate: Gate
+    detail: str = ""
+
+    @property
+    def blocked(self):
+        return self.gate is not Gate.OK
+
+
+def dependency_verdict(dependent, dependency, source=None, ready_expr=None):
+    """The controllers' dependency checks for one dependsOn entry, first failure wins: does
+    `dependency` (a FluxObject, None when it does not exist) let `dependent` proceed?
+    `source`: the dependent's source object, for the same-source revision rule.
+    readyExpr is not evaluated (no CEL here): the controller's own verdict, if its message
+    gives one, else the readiness the expression usually asks for."""
+    if dependency is None:
+        return GateVerdict(Gate.MISSING, "does not exist")
+    ready = ready_for_dependents(dependency)
+    if ready_expr:
+        if _ready_expr_false_by_controller(dependent, dependency.ref):
+            return GateVerdict(Gate.READY_EXPR, f"readyExpr {ready_expr!r} evaluated false (controller message)")
+        if not ready:
+            extra = ", and it is suspended" if dependency.suspended else ""
+            return GateVerdict(Gate.READY_EXPR, f"readyExpr {ready_expr!r} (not evaluated; the dependency "
+                                                f"is not ready{extra})")
+        return GateVerdict(Gate.OK, f"ready (readyExpr {ready_expr!r} not evaluated)")
+    if dependency.suspended and not ready:
+        return GateVerdict(Gate.SUSPENDED, "suspended and not ready: it stays so until resumed")
+    if not dependency.conditions:
+        return GateVerdict(Gate.NOT_READY, "never reconciled (no conditions)")
+    if not generation_observed(dependency):
+        return GateVerdict(Gate.NOT_OBSERVED, f"generation {dependency.generation}, observed "
+                                              f"{dependency.observed_generation}")
+    cond = dependency.ready_condition
+    if cond is None or cond.status != "True":
+        return GateVerdict(Gate.NOT_READY, f"Ready={cond.status} {cond.reason}" if cond else "no Ready condition")
+    if revision_behind(dependent, dependency, source):
+        return GateVerdict(Gate.REVISION_BEHIND, f"applied {dependency.last_applied_revision or 'nothing'}, "
+                                                 f"source has {source.artifact_revision}")
+    return GateVerdict(Gate.OK, "ready")
+
+
+def _ready_expr_false_by_controller(obj, dep_ref):
+    ready = obj.ready_condition
+    return bool(ready and ready.reason == "DependencyNotReady"
+                and f"dependency '{dep_ref.ns_name}' is not ready according to readyExpr eval"
+                in ready.message)

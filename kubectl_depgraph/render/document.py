@@ -1,5 +1,6 @@
 """The versioned, documented data form of a graph (-o json / -o yaml). README "JSON schema"."""
 
+from kubectl_depgraph.judge.status import classify
 from kubectl_depgraph.render.data import SCHEMA
 from kubectl_depgraph.judge.status import State
 
@@ -7,7 +8,7 @@ from kubectl_depgraph.judge.status import State
 def node_record(graph, ref):
     """One node as plain data: identity, status verdict, source, revision, dependencies."""
     obj = graph.obj(ref)
-    verdict = graph.verdict(ref)
+    verdict = classify(graph.obj(ref))
     record = {
         "id": str(ref), "kind": ref.kind, "namespace": ref.namespace, "name": ref.name,
         "status": verdict.state.value, "ready": verdict.ready,
@@ -47,9 +48,14 @@ def graph_document(graph, description="", warnings=()):
     }
 
 
+def graph_record(graph, ctx):
+    """The -o json/yaml document of a graph (render.RENDERERS)."""
+    return graph_document(graph, ctx.description, ctx.warnings)
+
+
 def summary_counts(graph):
     counts = {}
     for ref in graph.nodes:
-        state = graph.verdict(ref).state
+        state = classify(graph.obj(ref)).state
         counts[state.value] = counts.get(state.value, 0) + 1
     return {s.value: counts[s.value] for s in State if s.value in counts}

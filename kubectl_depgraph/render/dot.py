@@ -1,6 +1,7 @@
 """-o dot: Graphviz. Edges point from dependent to dependency; missing nodes dashed;
 fill colour by status."""
 
+from kubectl_depgraph.judge.status import classify
 from kubectl_depgraph.render.style import FILL
 
 
@@ -14,7 +15,7 @@ def render_dot(graph):
            '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
     on_cycle = {(a, b) for c in graph.cycles() for a, b in zip(c, c[1:] + c[:1])}
     for ref in graph.nodes:
-        verdict = graph.verdict(ref)
+        verdict = classify(graph.obj(ref))
         attrs = [f"label={_q(ref.short, verdict.state.value)}",
                  f"fillcolor={_q(FILL[verdict.state.value])}"]
         if graph.is_missing(ref):

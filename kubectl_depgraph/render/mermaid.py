@@ -2,6 +2,7 @@
 
 import re
 
+from kubectl_depgraph.judge.status import classify
 from kubectl_depgraph.render.style import FILL
 
 
@@ -19,7 +20,7 @@ def render_mermaid(graph):
     out = ["flowchart BT"]
     used = set()
     for ref in graph.nodes:
-        state = graph.verdict(ref).state.value
+        state = classify(graph.obj(ref)).state.value
         used.add(state)
         label = f"{ref.short}<br/>{state}".replace('"', "#quot;")
         out.append(f'  {ids[ref]}["{label}"]:::{_class_name(state)}')

@@ -2,6 +2,7 @@
 
 from tabulate import tabulate
 
+from kubectl_depgraph.judge.status import classify
 from kubectl_depgraph.render.style import Style, age, one_line, short_revision
 from kubectl_depgraph.judge.status import State
 
@@ -13,7 +14,7 @@ def render_table(graph, refs=None, style=Style(), now=None):
     order = sorted(refs, key=lambda r: (wave_of.get(r, len(wave_of) + 1), r))
     rows = []
     for ref in order:
-        verdict = graph.verdict(ref)
+        verdict = classify(graph.obj(ref))
         obj = graph.obj(ref)
         detail = verdict.message
         if verdict.state is State.READY and obj is not None:

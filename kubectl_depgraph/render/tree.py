@@ -8,7 +8,7 @@ from kubectl_depgraph.judge.status import State, classify
 
 def node_label(graph, ref, style, with_message=True):
     """`✔ ks/flux-system/apps  ready  Applied revision main@sha1:…` (status word, reason, detail)."""
-    verdict = graph.verdict(ref)
+    verdict = classify(graph.obj(ref))
     obj = graph.obj(ref)
     parts = [style.paint(style.glyph(verdict.state), verdict.state), style.paint(ref.short, bold=True),
              style.paint(verdict.state.value, verdict.state)]

@@ -2,11 +2,11 @@
 by depth) and the versioned data document (-o json/yaml, README "why" schema). Pure:
 every function returns a string or a dict, deterministic for a given `now`."""
 
-from kubectl_depgraph.judge.explain import DEPENDS_ON, HEALTH_CHECK, OK, SOURCE
 from kubectl_depgraph.graph import cycle_path
+from kubectl_depgraph.judge.explanation import Cause, Via
+from kubectl_depgraph.judge.status import Gate, State
 from kubectl_depgraph.render.data import SCHEMA
 from kubectl_depgraph.render.style import Style, age, one_line, short_revision
-from kubectl_depgraph.judge.status import State
 
 INDENT = "    "
 MESSAGE_WIDTH = 160
@@ -35,13 +35,12 @@ def _glyph(style, state):
 
 
 def _link_text(link, style):
-    state = link.target_state or (State.READY if link.label == OK else State.FAILED)
-    if link.label == OK:
-        state = State.READY
+    ok = link.label is Gate.OK
+    state = State.READY if ok else link.target_state or State.FAILED
     text = f"{_glyph(style, state)} {link.target.short}  "
-    text += style.paint(link.label, state) if link.label != OK else link.label
-    detail = link.detail if link.label != OK or link.via == SOURCE else ""
-    if link.via == SOURCE and link.label == OK:
+    text += link.label.value if ok else style.paint(link.label.value, state)
+    detail = link.detail if not ok or link.via is Via.SOURCE else ""
+    if link.via is Via.SOURCE and ok:
         detail = short_revision(detail)
     if detail and detail != link.label:
         text += f"  {detail}"
@@ -78,8 +77,8 @@ def _next_check_text(nc):
 def _step_lines(step, style, now, events_read):
     indent = INDENT * step.depth
     head = f"{indent}{_glyph(style, step.state)} {style.paint(str(step.ref), bold=True)}"
-    if step.via and step.via != DEPENDS_ON:
-        head += f"  (via {'source' if step.via == SOURCE else 'health check'})"
+    if step.via and step.via is not Via.DEPENDS_ON:
+        head += f"  (via {'source' if step.via is Via.SOURCE else 'health check'})"
     if step.repeated:
         return [f"{head}  {step.state.value}, explained above"]
     lines = [head]
@@ -93,10 +92,10 @@ def _step_lines(step, style, now, events_read):
         pairs.append(("Generation", f"{step.generation} (observed {step.observed_generation})"))
     if step.next_check is not None:
         pairs.append(("Next check", _next_check_text(step.next_check)))
-    source = [_link_text(lk, style) for lk in step.links if lk.via == SOURCE]
+    source = [_link_text(lk, style) for lk in step.links if lk.via is Via.SOURCE]
     pairs.append(("Source", source))
-    pairs.append(("Depends on", [_link_text(lk, style) for lk in step.links if lk.via == DEPENDS_ON]))
-    pairs.append(("Health check", [_link_text(lk, style) for lk in step.links if lk.via == HEALTH_CHECK]))
+    pairs.append(("Depends on", [_link_text(lk, style) for lk in step.links if lk.via is Via.DEPENDS_ON]))
+    pairs.append(("Health check", [_link_text(lk, style) for lk in step.links if lk.via is Via.HEALTH_CHECK]))
     problems = [f"{f.title}: {f.summary}" for f in step.findings
                 if f.type not in ("DependencyNotReady", "NotFound") or step.state is State.MISSING]
     pairs.append(("Problem", problems))
@@ -107,8 +106,7 @@ def _step_lines(step, style, now, events_read):
 
 
 def _root_lines(rc, style, extra=()):
-    state = State.MISSING if rc.label == "missing" else (
-        State.SUSPENDED if rc.label == "suspended" else State.FAILED)
+    state = {Cause.MISSING: State.MISSING, Cause.SUSPENDED: State.SUSPENDED}.get(rc.kind, State.FAILED)
     name = cycle_path(rc.members, lambda r: r.short, "->") if rc.members else rc.ref.short
     lines = [f"  {_glyph(style, state)} {style.paint(name, bold=True)}  {style.paint(rc.label, state)}"]
     pairs = [("Meaning", rc.summary), ("Message", one_line(rc.detail, MESSAGE_WIDTH))]
@@ -194,7 +192,7 @@ def _ref(ref):
 
 
 def _link_record(link):
-    return {"to": str(link.target), "via": link.via, "label": link.label, "blocked": link.blocked,
+    return {"to": str(link.target), "via": link.via.value, "label": link.label.value, "blocked": link.blocked,
             "detail": link.detail, "readyExpr": link.ready_expr, "namedByController": link.named,
             "status": link.target_state.value if link.target_state else None}
 
@@ -206,7 +204,7 @@ def _event_record(e):
 
 def _step_record(step):
     record = {"id": str(step.ref), "kind": step.ref.kind, "namespace": step.ref.namespace,
-              "name": step.ref.name, "depth": step.depth, "via": step.via or None,
+              "name": step.ref.name, "depth": step.depth, "via": str(step.via) or None,
               "parent": _ref(step.parent), "status": step.state.value, "reason": step.reason,
               "message": step.message, "since": step.since or None, "repeated": step.repeated}
     if step.repeated:
@@ -275,3 +273,13 @@ def incident_document(incident, description="", events_read=True, warnings=()):
         "notes": list(incident.notes),
         "warnings": sorted(warnings),
     }
+
+
+def explanation_record(expl, ctx):
+    """The -o json/yaml document of `why NAME` (render.RENDERERS)."""
+    return explanation_document(expl, ctx.description, ctx.events_read, ctx.warnings)
+
+
+def incident_record(incident, ctx):
+    """The -o json/yaml document of `why` (render.RENDERERS)."""
+    return incident_document(incident, ctx.description, ctx.events_read, ctx.warnings)
