@@ -45,6 +45,7 @@ class DepGraph:
         self._g = nx.DiGraph()
         self.sources = {}        # ObjectRef -> FluxObject (GitRepository, HelmChart, …)
         self.duplicates = []     # [Duplicate]
+        self._users = {}         # source or health-checked ref -> [workloads using it]
         self._cycles = None
 
     # --- construction -------------------------------------------------------------
@@ -69,6 +70,10 @@ class DepGraph:
                 if dep.ref not in graph._g:
                     graph._g.add_node(dep.ref, obj=None)
                 graph._g.add_edge(ref, dep.ref, ready_expr=dep.ready_expr)
+            for target in {obj.source, obj.chart, *obj.health_checks} - {None}:
+                graph._users.setdefault(target, []).append(ref)
+        for users in graph._users.values():
+            users.sort()
         return graph
 
     def clashing_duplicates(self):
@@ -81,6 +86,7 @@ class DepGraph:
         sub = DepGraph()
         sub._g = self._g.subgraph(refs).copy()
         sub.sources = self.sources
+        sub._users = self._users
         sub.duplicates = [d for d in self.duplicates if d.ref in sub._g]
         return sub
 
@@ -141,6 +147,24 @@ class DepGraph:
         found = set()
         for ref in refs:
             found |= nx.ancestors(self._g, ref)
+        return found - set(refs)
+
+    def users(self, ref):
+        """The workloads that use source `ref` (as sourceRef, chartRef or through their
+        HelmChart), or that health-check workload `ref`: they wait on it without a
+        dependsOn edge."""
+        return self._users.get(ref, [])
+
+    def waiting_on(self, refs):
+        """Everything that waits on `refs`, transitively: dependents, users of a source, and
+        objects whose health checks name one of them (excluding refs themselves)."""
+        found, todo = set(), list(refs)
+        while todo:
+            ref = todo.pop()
+            for nxt in (self.dependents(ref) if ref in self._g else []) + self.users(ref):
+                if nxt not in found:
+                    found.add(nxt)
+                    todo.append(nxt)
         return found - set(refs)
 
     def source_of(self, ref):

@@ -136,6 +136,7 @@ class FluxObject:
     wait: bool = False
     prune: bool = False
     health_checks: Tuple[ObjectRef, ...] = ()
+    secret_ref: str = ""                        # sources: spec.secretRef.name (credentials)
     origin: Optional[Origin] = None
     warnings: Tuple[str, ...] = ()
 
@@ -294,6 +295,7 @@ def parse_object(manifest, origin=None, default_namespace="default"):
         wait=_truthy(spec.get("wait")),
         prune=_truthy(spec.get("prune")),
         health_checks=tuple(health),
+        secret_ref=_str(_dict(spec.get("secretRef")).get("name")),
         origin=origin,
         warnings=tuple(warnings),
     )

@@ -11,7 +11,7 @@ from kubectl_depgraph.judge.status import Gate
 from kubectl_depgraph.graph import DepGraph
 from kubectl_depgraph.model import ObjectRef, parse_object
 from kubectl_depgraph.render import why as render
-from kubectl_depgraph.judge.status import State
+from kubectl_depgraph.judge.status import State, classify
 
 NOW = datetime(2026, 11, 21, 10, 30, 0, tzinfo=timezone.utc)
 T0 = "2026-11-21T10:00:00Z"
@@ -324,8 +324,9 @@ def test_event_selection_puts_warnings_first():
     def e(t, reason, last):
         return {"involvedObject": {"kind": "Kustomization", "namespace": "flux-system", "name": "x"},
                 "type": t, "reason": reason, "message": reason, "lastTimestamp": last}
-    picked = ev.select([e("Normal", "A", "2026-01-01T00:00:03Z"), e("Warning", "B", "2026-01-01T00:00:01Z"),
-                        e("Normal", "C", "2026-01-01T00:00:02Z"), e("Warning", "D", "2026-01-01T00:00:02Z")], ref)
+    picked = ev.Evidence([e("Normal", "A", "2026-01-01T00:00:03Z"), e("Warning", "B", "2026-01-01T00:00:01Z"),
+                          e("Normal", "C", "2026-01-01T00:00:02Z"),
+                          e("Warning", "D", "2026-01-01T00:00:02Z")]).about(ref)
     assert [p.reason for p in picked] == ["D", "B", "A"]
 
 
@@ -461,5 +462,85 @@ def test_events_are_ordered_as_times_not_strings():
     early = {"involvedObject": involved, "type": "Normal", "reason": "A", "lastTimestamp": "2026-11-21T10:00:05Z"}
     late = {"involvedObject": involved, "type": "Normal", "reason": "B",
             "lastTimestamp": "2026-11-21T10:00:05.300000Z"}
-    assert [e.reason for e in ev.select([early, late], ref)] == ["B", "A"]
-    assert ev.last_of([early, late], ref, "A") == "2026-11-21T10:00:05Z"
+    assert [e.reason for e in ev.Evidence([early, late]).about(ref)] == ["B", "A"]
+    assert ev.Evidence([early, late]).latest(ref, "A").last == "2026-11-21T10:00:05Z"
+
+
+# --- issue 10: what an operator hit on a broken cluster and a 2,000-object fleet -----------
+
+def _dependency_event(name, message, last):
+    return {"kind": "Event", "metadata": {"namespace": "flux-system"},
+            "involvedObject": {"kind": "Kustomization", "namespace": "flux-system", "name": name},
+            "type": "Normal", "reason": "DependencyNotReady", "count": 3, "message": message,
+            "lastTimestamp": last}
+
+
+def test_next_check_uses_the_interval_the_controller_states():
+    g = graph(ks("apps", deps=["infra"], **waiting("flux-system/infra")),
+              ks("infra", ready=False, reason="BuildFailed", message="x"))
+    event = _dependency_event("apps", "dependency 'flux-system/infra' is not ready, retrying in 2s",
+                              "2026-11-21T10:29:59Z")
+    nc = explain.why(g, K("apps"), events=[event], now=NOW).chain[0].next_check
+    assert (nc.interval, nc.in_seconds, nc.retrying) == (2, 1, True)
+
+
+def test_next_check_says_when_the_controller_stopped_retrying():
+    g = graph(ks("apps", deps=["infra"], **waiting("flux-system/infra")),
+              ks("infra", ready=False, reason="BuildFailed", message="x"))
+    old = _dependency_event("apps", "dependency 'flux-system/infra' is not ready, retrying in 2s",
+                            "2026-11-21T10:10:00Z")     # 20 minutes before NOW
+    expl = explain.why(g, K("apps"), events=[old], now=NOW)
+    assert expl.chain[0].next_check.retrying is False
+    text = render.render_explanation(expl, now=NOW)
+    assert ("Next check: not expected: the controller retries every 2s, but its last "
+            "DependencyNotReady event is from 2026-11-21T10:10:00Z: it does not appear to be retrying "
+            "(see its logs: flux logs --kind=Kustomization --name=apps -n flux-system)") in text
+
+
+def test_why_source_names_what_it_blocks_and_its_secret():
+    src = gitrepo("tenant-a", ready=False, reason="AuthenticationFailed", message="auth failed", artifact="")
+    src["spec"]["secretRef"] = {"name": "tenant-a-auth"}
+    g = graph(gitrepo(), src,
+              ks("tenant-a", source="tenant-a", ready=False, reason="ArtifactFailed", message="x"),
+              ks("tenant-a-apps", deps=["tenant-a"], **waiting("flux-system/tenant-a")))
+    expl = explain.why(g, ObjectRef("GitRepository", "flux-system", "tenant-a"), now=NOW)
+    (rc,) = expl.root_causes
+    assert rc.blocks == [K("tenant-a"), K("tenant-a-apps")]
+    assert "the credentials in Secret flux-system/tenant-a-auth (spec.secretRef)" in expl.suggestions[0].text
+    assert expl.suggestions[1].command == "kubectl depgraph reconcile ks/flux-system/tenant-a --dependents"
+
+
+def test_observed_generation_ahead_is_not_stale():
+    g = graph(ks("infra", generation=2, observed=3),
+              ks("apps", deps=["infra"], **waiting("flux-system/infra")))
+    verdict = classify(g.obj(K("infra")))
+    assert (verdict.state, verdict.reason, verdict.ready) == (State.READY, "ReconciliationSucceeded", False)
+    expl = explain.why(g, K("infra"), now=NOW)
+    assert roots(expl) == [(K("infra"), "generation mismatch")]
+    assert expl.summary == ("Kustomization/flux-system/infra is Ready but does not count as ready for "
+                            "its dependents (generation mismatch); 1 root cause")
+    assert roots(explain.why(g, K("apps"), now=NOW)) == [(K("infra"), "generation mismatch")]
+
+
+def test_long_blocks_lists_are_cut_in_text_and_whole_in_data():
+    apps = [ks(f"app-{i:02d}", deps=["infra"], **waiting("flux-system/infra")) for i in range(20)]
+    g = graph(ks("infra", ready=False, reason="BuildFailed", message="kustomize build failed"), *apps)
+    incident = explain.why_all(g, now=NOW)
+    text = render.render_incident(incident, now=NOW)
+    assert ("Blocks:  ks/flux-system/app-00, ks/flux-system/app-01, ks/flux-system/app-02, "
+            "ks/flux-system/app-03, ks/flux-system/app-04, ks/flux-system/app-05, ks/flux-system/app-06, "
+            "ks/flux-system/app-07 and 12 more") in text
+    doc = render.incident_document(incident)
+    assert len(doc["rootCauses"][0]["blocks"]) == 20
+
+
+def test_events_are_read_once_for_a_whole_incident(monkeypatch):
+    """why without NAME on a fleet rescanned every event for each object (quadratic)."""
+    apps = [ks(f"app-{i}", deps=["infra"], **waiting("flux-system/infra")) for i in range(60)]
+    g = graph(ks("infra", ready=False, reason="BuildFailed", message="x"), *apps)
+    events = [_dependency_event(f"app-{i}", "retrying in 30s", "2026-11-21T10:29:50Z") for i in range(60)]
+    calls = []
+    real = ev.involved_ref
+    monkeypatch.setattr(ev, "involved_ref", lambda e: calls.append(1) or real(e))
+    explain.why_all(g, events, NOW)
+    assert len(calls) == len(events)

@@ -93,11 +93,19 @@ def _root_suggestions(graph, rc):
     elif rc.kind is Cause.NEVER_RECONCILED:
         out.append(Suggestion("check that the Flux controllers are running", "flux check"))
     elif rc.kind is Cause.NOT_OBSERVED:
-        out.append(Suggestion("the controller has not seen the latest spec; check it is running",
-                              "flux check"))
+        if words:
+            out.append(Suggestion("ask the controller to reconcile the current spec now",
+                                  f"flux reconcile {words} {ref.name} -n {ns}"))
+        if ref.kind in WORKLOAD_KINDS:
+            out.append(Suggestion("if it does not, see the controller's log for it",
+                                  f"flux logs --kind={ref.kind} --name={ref.name} -n {ns}"))
+        out.append(Suggestion("and check that the Flux controllers are running", "flux check"))
     elif ref.kind in SOURCE_KINDS:
-        out.append(Suggestion(f"fix the source ({rc.label}; check the URL and the credentials in "
-                              "spec.secretRef), then fetch it again",
+        secret = obj.secret_ref if obj is not None else ""
+        creds = f"the credentials in Secret {ns}/{secret} (spec.secretRef)" if secret else \
+            "its credentials (spec.secretRef, if it needs any)"
+        out.append(Suggestion(f"fix the source ({rc.label}; check the URL and {creds}), then fetch "
+                              "it again",
                               f"flux reconcile {words} {ref.name} -n {ns}" if words else ""))
     elif ref.kind in WORKLOAD_KINDS:
         out.append(Suggestion(f"see the controller's log for {ref.short}",

@@ -2,11 +2,12 @@
 supporting history only (aggregated, sometimes dropped); conditions stay the source of
 truth. Fetching them is acquire/events.py."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from kubectl_depgraph.model import involved_ref
-from kubectl_depgraph.timeutil import parse_time
+from kubectl_depgraph.timeutil import parse_duration, parse_time
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
 
@@ -38,20 +39,36 @@ def record(event):
         component=str(source.get("component") or event.get("reportingComponent") or ""))
 
 
-def select(events, ref, limit=SHOWN_PER_OBJECT):
-    """The most relevant events about `ref`: Warnings first, then the most recent."""
-    mine = [record(e) for e in events or () if involved_ref(e) == ref]
-    mine.sort(key=lambda e: (e.reason, e.message))
-    mine.sort(key=lambda e: _when(e.last), reverse=True)
-    mine.sort(key=lambda e: e.type != "Warning")
-    return mine[:limit]
+class Evidence:
+    """Events indexed once by the object they are about: a fleet's incident view asks for
+    thousands of objects, and rescanning every event for each was quadratic."""
+
+    def __init__(self, events=()):
+        self._by_ref = {}
+        for event in events or ():
+            ref = involved_ref(event)
+            if ref is not None:
+                self._by_ref.setdefault(ref, []).append(record(event))
+        for records in self._by_ref.values():
+            records.sort(key=lambda e: (e.reason, e.message))
+            records.sort(key=lambda e: _when(e.last), reverse=True)   # stable: newest first
+
+    def about(self, ref, limit=SHOWN_PER_OBJECT):
+        """The most relevant events about `ref`: Warnings first, then the most recent."""
+        return sorted(self._by_ref.get(ref, ()), key=lambda e: e.type != "Warning")[:limit]
+
+    def latest(self, ref, reason):
+        """The most recent event about `ref` with `reason`, or None."""
+        return next((e for e in self._by_ref.get(ref, ()) if e.reason == reason), None)
 
 
-def last_of(events, ref, reason):
-    """RFC3339 time of the latest event about `ref` with `reason`, or ''."""
-    times = [record(e).last for e in events or () if involved_ref(e) == ref
-             and e.get("reason") == reason]
-    return max(times, key=_when, default="")
+_RETRY = re.compile(r"retrying in (\d+(?:\.\d+)?(?:ms|s|m|h))+")
+
+
+def retry_interval(message):
+    """Seconds of a controller's `… retrying in 2s` (None when the message states none)."""
+    m = _RETRY.search(message or "")
+    return parse_duration(m.group(0).rsplit(" ", 1)[-1]) if m else None
 
 
 def _when(text):

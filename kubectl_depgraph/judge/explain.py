@@ -16,11 +16,13 @@ from kubectl_depgraph.judge.names import nearest_to
 from kubectl_depgraph.judge.explanation import (Cause, Explanation, Finding, Incident, Link, NextCheck,
                                                 RootCause, Step, Via)
 from kubectl_depgraph.judge.status import (MEANINGS, REQUEUE_DEPENDENCY, Gate, State, classify,
-                                           dependency_problems, dependency_verdict, generation_observed,
+                                           dependency_problems, dependency_verdict, generation_behind,
                                            health_check_items, ready_for_dependents, ready_verdict,
-                                           revision_behind, stalled_condition)
+                                           observed_ahead, revision_behind, stalled_condition)
 from kubectl_depgraph.model import HELMRELEASE, HELMREPOSITORY, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef
 from kubectl_depgraph.timeutil import parse_time
+
+STALE_EVENT = 600   # seconds: a waiting object's last retry event older than this is suspect
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -127,8 +129,13 @@ def _findings(graph, obj, links):
                            "controller running and watching this namespace?)"))
         return out
     if ready.status == "True":    # READY, or STALE / PROGRESSING on a Ready=True condition
-        if not generation_observed(obj):
+        if generation_behind(obj):
             out.append(_stale(obj))
+        elif observed_ahead(obj):
+            out.append(Finding("GenerationMismatch", Cause.NOT_OBSERVED, "generation mismatch",
+                               f"observed generation {obj.observed_generation} is ahead of generation "
+                               f"{obj.generation} (recreated, or edited out of band): its dependents do "
+                               "not count it as ready until the controller reconciles it again"))
         src = graph.sources.get(obj.source) if obj.source else None
         if obj.last_applied_revision and revision_behind(obj, obj, src):
             out.append(Finding("RevisionBehind", Cause.REVISION_BEHIND, "behind its source",
@@ -166,8 +173,7 @@ def _findings(graph, obj, links):
                            cause=not source_blocked))
     # A failure under ProgressingWithRetry keeps the old observedGeneration: that is the
     # failure, not a spec the controller has yet to see (FAILED, not STALE).
-    if state in (State.STALE, State.PROGRESSING) and not generation_observed(obj) \
-            and not obj.suspended:
+    if state in (State.STALE, State.PROGRESSING) and generation_behind(obj) and not obj.suspended:
         out.append(_stale(obj))
     if obj.ref.kind in SOURCE_KINDS and not obj.artifact_revision and obj.ref.kind != HELMREPOSITORY:
         out.append(Finding("NoArtifact", Cause.NO_ARTIFACT, "no artifact", "the source has no artifact: its users have "
@@ -181,23 +187,29 @@ def _stale(obj):
                    "the controller has not reconciled the latest spec", cause=True)
 
 
-def _next_check(obj, events, now):
-    """For a waiting object: when the controller polls its dependencies again."""
-    base = ev.last_of(events, obj.ref, "DependencyNotReady")
-    basis = "event"
-    if not base:
-        base = obj.ready_condition.last_transition_time if obj.ready_condition else ""
-        basis = "transition"
+def _next_check(obj, evidence, now):
+    """For a waiting object: when the controller polls its dependencies again. The interval
+    is the one the controller's last event states (`retrying in 2s`), else its default."""
+    event = evidence.latest(obj.ref, "DependencyNotReady")
+    interval = (ev.retry_interval(event.message) if event else None) or REQUEUE_DEPENDENCY
+    interval = int(interval) if float(interval).is_integer() else interval
+    if event is not None and event.last:
+        base, basis = event.last, "event"
+    else:
+        base, basis = (obj.ready_condition.last_transition_time if obj.ready_condition else ""), "transition"
     then = parse_time(base)
     if then is None:
         return None
-    at, in_seconds = then + timedelta(seconds=REQUEUE_DEPENDENCY), None
+    at, in_seconds, retrying = then + timedelta(seconds=interval), None, True
     if now is not None:
         elapsed = (now - then).total_seconds()
-        periods = max(1, math.ceil(elapsed / REQUEUE_DEPENDENCY))
-        at = then + timedelta(seconds=periods * REQUEUE_DEPENDENCY)
+        # The event's time moves on at each retry (aggregated, at worst rate-limited to one
+        # per few minutes): one this stale means the controller stopped polling.
+        retrying = basis != "event" or elapsed <= max(10 * interval, STALE_EVENT)
+        periods = max(1, math.ceil(elapsed / interval))
+        at = then + timedelta(seconds=periods * interval)
         in_seconds = int((at - now).total_seconds())
-    return NextCheck(base, basis, at.strftime("%Y-%m-%dT%H:%M:%SZ"), in_seconds)
+    return NextCheck(base, basis, at.strftime("%Y-%m-%dT%H:%M:%SZ"), in_seconds, interval, retrying)
 
 
 def _missing_finding(graph, ref, via):
@@ -235,14 +247,14 @@ def _step(graph, ref, depth, via, parent):
     return step
 
 
-def _attach(graph, chain, events, now):
+def _attach(graph, chain, evidence, now):
     """Fill the events and the next-check estimate of a walked chain's steps."""
     for step in chain:
         if step.repeated or step.state is State.MISSING:
             continue
-        step.events = ev.select(events, step.ref)
+        step.events = evidence.about(step.ref)
         if step.state is State.WAITING:
-            step.next_check = _next_check(graph.obj(step.ref), events, now)
+            step.next_check = _next_check(graph.obj(step.ref), evidence, now)
 
 
 def attach_events(graph, result, events, now=None):
@@ -250,8 +262,9 @@ def attach_events(graph, result, events, now=None):
     and a waiting object's next-check estimate (the only things events change). Lets the
     caller fetch events for `result.refs` and walk the graph once."""
     explanations = result.explanations.values() if isinstance(result, Incident) else [result]
+    evidence = events if isinstance(events, ev.Evidence) else ev.Evidence(events)
     for expl in explanations:
-        _attach(graph, expl.chain, events, now)
+        _attach(graph, expl.chain, evidence, now)
     return result
 
 
@@ -345,20 +358,25 @@ def _root_causes(walk):
 def why(graph, ref, events=None, now=None):
     """Explain `ref` (an ObjectRef in the graph): an Explanation. `events` are raw Event dicts
     (live or from a snapshot), `now` an aware datetime for the re-check estimate."""
+    expl = _explain(graph, ref, ev.Evidence(events), now)
+    # The walk goes down from `ref`; what waits on each root cause is found going up.
+    for rc in expl.root_causes:
+        waiting = graph.waiting_on(rc.members or [rc.ref])
+        rc.blocks = sorted(set(rc.blocks) | {r for r in waiting if graph.obj(r) is not None
+                                             and not ready_for_dependents(graph.obj(r))})
+    expl.suggestions = suggestions(graph, expl.root_causes)
+    return expl
+
+
+def _explain(graph, ref, evidence, now):
     walk = _Walk(graph)
     walk.visit(ref, 0, "", None, [ref])
-    _attach(graph, walk.chain, events, now)
+    _attach(graph, walk.chain, evidence, now)
     target = walk.chain[0]
-    obj = graph.obj(ref)
-    ready = ready_for_dependents(obj) and not any(f.cause for f in target.findings)
-    if ready:
-        roots = []
-    else:
-        roots = _root_causes(walk)
-    summary = _summary(target, ready, roots)
-    expl = Explanation(ref, target.state, ready, summary, walk.chain, roots, walk.cycles, [])
-    expl.suggestions = suggestions(graph, roots)
-    return expl
+    ready = ready_for_dependents(graph.obj(ref)) and not any(f.cause for f in target.findings)
+    roots = [] if ready else _root_causes(walk)
+    return Explanation(ref, target.state, ready, _summary(target, ready, roots), walk.chain, roots,
+                       walk.cycles, suggestions(graph, roots))
 
 
 def _summary(target, ready, roots):
@@ -371,6 +389,10 @@ def _summary(target, ready, roots):
         return f"{target.ref} is ready; it depends on {len(deps)} object(s), {tail}"
     n = len(roots)
     word = "root cause" if n == 1 else "root causes"
+    if target.state is State.READY:   # Ready=True, yet its dependents' check fails
+        causes = ", ".join(dict.fromkeys(rc.label for rc in roots if rc.ref == target.ref))
+        return f"{target.ref} is Ready but does not count as ready for its dependents" + \
+            (f" ({causes})" if causes else "") + f"; {n} {word}"
     what = f"{target.state.value}" + (f" ({target.reason})" if target.reason else "")
     return f"{target.ref} is not ready: {what}; {n} {word}"
 
@@ -382,8 +404,9 @@ def why_all(graph, events=None, now=None, refs=None):
     not_ready = sorted(r for r in refs if graph.obj(r) is not None
                        and not ready_for_dependents(graph.obj(r)))
     explanations, causes, cycles = {}, {}, []
+    evidence = ev.Evidence(events)
     for ref in not_ready:
-        expl = why(graph, ref, events, now)
+        expl = _explain(graph, ref, evidence, now)
         if expl.ready:
             continue
         explanations[ref] = expl

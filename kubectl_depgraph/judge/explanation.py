@@ -76,7 +76,8 @@ class NextCheck:
     basis: str                   # "event" (last DependencyNotReady event) or "transition"
     at: str                      # RFC3339 of the next check (estimate)
     in_seconds: Optional[int]    # from now; None when now is unknown
-    interval: int = REQUEUE_DEPENDENCY
+    interval: float = REQUEUE_DEPENDENCY   # seconds, as the controller's event states it
+    retrying: bool = True        # False: the last event is far older than the interval
 
 
 @dataclass

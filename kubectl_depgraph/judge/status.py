@@ -102,7 +102,21 @@ MISSING = Verdict(State.MISSING, "NotFound", "object does not exist")
 
 
 def generation_observed(obj):
+    """The controllers' check: status.observedGeneration equals metadata.generation."""
     return obj.generation is None or obj.observed_generation == obj.generation
+
+
+def generation_behind(obj):
+    """The controller has not reconciled the current spec yet (stale)."""
+    return obj.generation is not None and (obj.observed_generation is None
+                                           or obj.observed_generation < obj.generation)
+
+
+def observed_ahead(obj):
+    """observedGeneration above generation: the object was recreated, or edited out of band,
+    with an old status. Not stale, but the controllers' equality check still fails."""
+    return obj.generation is not None and obj.observed_generation is not None and \
+        obj.observed_generation > obj.generation
 
 
 def ready_for_dependents(obj):
@@ -181,12 +195,12 @@ def ready_verdict(obj):
         return Verdict(State.FAILED, ready.reason, ready.message, since)
     if ready.status == "Unknown" or reconciling or (ready.status == "False" and not failed):
         return Verdict(State.PROGRESSING, ready.reason or "Progressing", ready.message, since)
-    if not generation_observed(obj):
+    if generation_behind(obj):
         return Verdict(State.STALE, "GenerationNotObserved",
                        f"generation {obj.generation} not observed yet (observed {obj.observed_generation})",
                        since)
     if ready.status == "True":
-        return Verdict(State.READY, ready.reason, ready.message, since, True)
+        return Verdict(State.READY, ready.reason, ready.message, since, generation_observed(obj))
     return Verdict(State.FAILED, ready.reason, ready.message, since)
 
 

@@ -71,6 +71,13 @@ def one_line(text, width=100):
     return text
 
 
+def listing(items, limit=8):
+    """`a, b, c and 795 more`: a long list cut to `limit` names (the data forms keep all)."""
+    items = list(items)
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
 def short_revision(rev):
     """`main@sha1:696f056df2…` → `main@sha1:696f056d` (flux get's 8 characters)."""
     m = re.match(r"^(.*?)(sha1|sha256):([0-9a-f]{12,})$", rev or "")

@@ -6,7 +6,8 @@ from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.judge.explanation import Cause, Via
 from kubectl_depgraph.judge.status import Gate, State
 from kubectl_depgraph.render.data import SCHEMA
-from kubectl_depgraph.render.style import Style, age, one_line, short_revision
+from kubectl_depgraph.render.style import Style, age, listing, one_line, short_revision
+from kubectl_depgraph.timeutil import go_duration
 
 INDENT = "    "
 MESSAGE_WIDTH = 160
@@ -66,10 +67,15 @@ def _status_text(step, style, now):
     return text
 
 
-def _next_check_text(nc):
+def _next_check_text(nc, ref):
+    every = go_duration(nc.interval)
+    if not nc.retrying:
+        return (f"not expected: the controller retries every {every}, but its last "
+                f"DependencyNotReady event is from {nc.last}: it does not appear to be retrying "
+                f"(see its logs: flux logs --kind={ref.kind} --name={ref.name} -n {ref.namespace})")
     if nc.in_seconds is None:
-        return f"about {nc.at} (every {nc.interval}s; a reconcile request checks at once)"
-    return (f"in about {nc.in_seconds}s (polled every {nc.interval}s since the last "
+        return f"about {nc.at} (every {every}; a reconcile request checks at once)"
+    return (f"in about {nc.in_seconds}s (polled every {every} since the last "
             f"{'DependencyNotReady event' if nc.basis == 'event' else 'transition'}; "
             "a reconcile request checks at once)")
 
@@ -91,7 +97,7 @@ def _step_lines(step, style, now, events_read):
     if step.generation is not None and step.observed_generation != step.generation:
         pairs.append(("Generation", f"{step.generation} (observed {step.observed_generation})"))
     if step.next_check is not None:
-        pairs.append(("Next check", _next_check_text(step.next_check)))
+        pairs.append(("Next check", _next_check_text(step.next_check, step.ref)))
     source = [_link_text(lk, style) for lk in step.links if lk.via is Via.SOURCE]
     pairs.append(("Source", source))
     pairs.append(("Depends on", [_link_text(lk, style) for lk in step.links if lk.via is Via.DEPENDS_ON]))
@@ -111,8 +117,8 @@ def _root_lines(rc, style, extra=()):
     lines = [f"  {_glyph(style, state)} {style.paint(name, bold=True)}  {style.paint(rc.label, state)}"]
     pairs = [("Meaning", rc.summary), ("Message", one_line(rc.detail, MESSAGE_WIDTH))]
     if rc.required_by:
-        pairs.append(("Required by", ", ".join(r.short for r in rc.required_by)))
-    pairs.append(("Blocks", ", ".join(r.short for r in rc.blocks) or "nothing else"))
+        pairs.append(("Required by", listing(r.short for r in rc.required_by)))
+    pairs.append(("Blocks", listing(r.short for r in rc.blocks) or "nothing else"))
     return lines + _block(pairs + list(extra), "    ")
 
 
@@ -219,7 +225,7 @@ def _step_record(step):
         "nextCheck": None if step.next_check is None else {
             "at": step.next_check.at, "inSeconds": step.next_check.in_seconds,
             "last": step.next_check.last, "basis": step.next_check.basis,
-            "intervalSeconds": step.next_check.interval},
+            "intervalSeconds": step.next_check.interval, "retrying": step.next_check.retrying},
     })
     return record
 
