@@ -21,10 +21,14 @@ SCENARIOS_DIR = TESTS_DIR / "data" / "scenarios"
 SHARED_EXAMPLES = Path(os.environ.get("DEPGRAPH_EXAMPLES") or TESTS_DIR.parents[1] / "shared" / "examples")
 
 
+SHARED_ABSENT = f"{SHARED_EXAMPLES} is absent (../shared sits beside the checkout in CI)"
+
+
 def shared_expected():
-    """The expected-graph files of ../shared/examples; fails loudly when they are absent."""
+    """The expected-graph files of ../shared/examples. Absent: [] on a fresh clone (the
+    tests that need them skip, saying why), an error in CI, which always has them."""
     found = sorted((SHARED_EXAMPLES / "expected").glob("*.json"))
-    if not found:
+    if not found and os.environ.get("CI"):
         raise RuntimeError(f"no expected graphs under {SHARED_EXAMPLES}: shared/ must sit beside the "
                            "checkout (or set DEPGRAPH_EXAMPLES)")
     return found

@@ -49,12 +49,12 @@ def basic_objects() -> list[dict]:
 
 
 def _binaries() -> list:
-    """The kubectl the tests use (PATH: the gcloud dispatcher here) and the PyPI 1.35 binary,
-    which the README's test command installs everywhere."""
+    """The kubectl the tests use, and the PyPI 1.35 binary too where it is installed (the
+    README's test command installs it only on machines without a kubectl)."""
     try:
         layer = layer_kubectl()
-    except KubectlNotFound as exc:
-        raise RuntimeError(f"{exc} (the README's test command installs it)") from None
+    except KubectlNotFound:
+        return [pytest.param(None, id="path")]
     return [pytest.param(None, id="path"), pytest.param(layer, id="pypi-1.35")]
 
 

@@ -11,7 +11,7 @@ from kubectl_depgraph.graph import DepGraph
 from kubectl_depgraph.acquire.cluster import Kubectl, KubeOptions
 from kubectl_depgraph.acquire.gitrepo import read_tree
 from kubectl_depgraph.model import parse_object
-from tests.conftest import SHARED_EXAMPLES, shared_expected
+from tests.conftest import SHARED_ABSENT, SHARED_EXAMPLES, shared_expected
 
 EXAMPLES = SHARED_EXAMPLES
 # The shared README lists what the expected data does not model (replacements, component
@@ -19,6 +19,7 @@ EXAMPLES = SHARED_EXAMPLES
 # kubectl render limited to folders that use components/patches, none of these changes the
 # graph of the six repositories, so the sets must match exactly.
 EXPECTED = shared_expected()
+pytestmark = pytest.mark.skipif(not EXPECTED, reason=SHARED_ABSENT)
 
 
 def _checkout(expected, tmp_path):

@@ -117,7 +117,7 @@ def test_ready_object_gets_a_short_answer():
     g = graph(ks("infra"), ks("apps", deps=["infra"]))
     expl = explain.why(g, K("apps"), now=NOW)
     assert expl.ready and expl.root_causes == [] and expl.suggestions == []
-    assert expl.summary == "Kustomization/flux-system/apps is ready; it depends on 1 object(s), all ready"
+    assert expl.summary == "Kustomization/flux-system/apps is ready; it depends on 1 object, all ready"
     assert labels(expl, K("apps")) == {"infra": Gate.OK}
 
 

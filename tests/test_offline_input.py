@@ -199,8 +199,11 @@ def test_tree_binary_big_and_symlink_loop(tmp_path, monkeypatch):
 
 
 def test_tree_not_a_directory(tmp_path):
-    with pytest.raises(InputError, match="not a directory"):
+    with pytest.raises(InputError, match="missing: does not exist"):
         read_tree(str(tmp_path / "missing"))
+    (tmp_path / "file.yaml").write_text("a: 1\n")
+    with pytest.raises(InputError, match="file.yaml: not a directory"):
+        read_tree(str(tmp_path / "file.yaml"))
 
 
 def test_tree_bomb_is_a_warning(tmp_path):

@@ -2,6 +2,9 @@
 snapshot files, and the errors a user sees."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -207,3 +210,71 @@ def test_cluster_folder_below_the_repository_root(tmp_path):
     assert out.code == 0, out.stderr
     assert [n["id"] for n in json.loads(out.stdout)["nodes"]] == [
         "HelmRelease/web/db", "HelmRelease/web/web", "Kustomization/flux-system/apps"]
+
+
+def _on_a_terminal(args, columns=80, rows=24):
+    """stdout of the CLI run on a pseudo-terminal of the given size (as a person sees it)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen([sys.executable, "-m", "kubectl_depgraph", *args], stdout=slave,
+                            stderr=subprocess.PIPE, cwd=ROOT, env=dict(env, NO_COLOR="1", **NOW))
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:   # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=60)
+    os.close(master)
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("command", [["tree"], ["tree", "-o", "table"], ["why", "production-frontend"]])
+def test_lines_fit_an_80_column_terminal(command):
+    out = _on_a_terminal([*command, "-f", EXAMPLE], columns=80)
+    # Commands to copy stay whole; every other line is cut, not wrapped.
+    lines = [line for line in out.splitlines() if not line.startswith(("  kubectl ", "  flux "))]
+    assert lines and max(len(line) for line in lines) <= 80, out
+    assert any(line.endswith("…") for line in lines)
+
+
+def test_a_kind_qualified_name_of_the_other_kind_says_so():
+    out = invoke(["tree", "-f", EXAMPLE, "hr/production-config"])
+    assert out.code == 2
+    assert out.stderr.splitlines() == [
+        "error: no HelmRelease matches 'hr/production-config'; of that name there is: "
+        "ks/flux-system/production-config",
+        "hint: did you mean ks/flux-system/production-config?"]
+
+
+def test_path_that_does_not_exist(tmp_path):
+    out = invoke(["tree", "--path", tmp_path / "nope"])
+    assert (out.code, out.stderr) == (5, f"error: {tmp_path / 'nope'}: does not exist\n")
+
+
+def test_why_help_does_not_offer_path():
+    assert "--path" not in invoke(["why", "--help"]).stdout
+
+
+def test_a_ready_dependency_behind_its_source_says_so_on_its_line():
+    from tests.builders import ks
+    src = {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+           "metadata": {"name": "flux-system", "namespace": "flux-system", "generation": 1},
+           "status": {"observedGeneration": 1, "artifact": {"revision": "main@sha1:" + "b" * 40},
+                      "conditions": [{"type": "Ready", "status": "True", "reason": "Succeeded"}]}}
+    waiting = ks("apps", deps=["infra"], ready="False",
+                 message="dependency 'flux-system/infra' revision is not up to date",
+                 revision="main@sha1:" + "b" * 40)
+    snapshot = json.dumps({"apiVersion": "v1", "kind": "List", "items": [src, ks("infra"), waiting]})
+    out = invoke(["tree", "-f", "-"], input=snapshot)
+    assert out.stdout.splitlines()[0] == \
+        "✔ ks/flux-system/infra ready  main@sha1:3f2a9c1e (behind its source: main@sha1:bbbbbbbb)"

@@ -9,6 +9,7 @@ from typing import Optional
 
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.model import kind_of, parse_object
+from kubectl_depgraph.text import counted
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def load(inputs: Inputs, kubectl, stdin=None):
             documents = [d for d in documents if scope in d.origin.scope]
             if unreached:
                 warnings.append(
-                    f"{len(unreached)} Flux objects under {root} are reached from no cluster folder "
+                    f"{counted(len(unreached), 'Flux object')} under {root} "
+                    f"{'is' if len(unreached) == 1 else 'are'} reached from no cluster folder "
                     f"(e.g. {unreached[0].origin}; a spec.path that does not resolve in this checkout?) "
                     f"and are left out of {scope}; point --path at {root} to see them")
         inv = _inventory(documents, warnings, f"path {inputs.path}",

@@ -280,6 +280,8 @@ def read_tree(root, kubectl=None):
     `kubectl` (a cluster.Kubectl; None: never run), folders using components/patches/replacements are
     rendered with `kubectl kustomize` and their Flux objects taken from the render.
     Raises InputError only when `root` is not a directory."""
+    if not os.path.exists(root):
+        raise InputError(f"{root}: does not exist")
     if not os.path.isdir(root):
         raise InputError(f"{root}: not a directory")
     loaded = Loaded()

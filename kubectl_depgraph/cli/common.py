@@ -5,6 +5,7 @@ import functools
 import logging
 import os
 import re
+import shutil
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,6 +18,7 @@ from kubectl_depgraph.acquire.cluster import Kubectl, KubeOptions, kubectl_from_
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.graph import DepGraph
 from kubectl_depgraph.judge.names import View, match
+from kubectl_depgraph.model import KIND_ALIASES
 from kubectl_depgraph.render.style import Style
 from kubectl_depgraph.timeutil import parse_duration, parse_time
 
@@ -30,12 +32,15 @@ class _DebugHandler(logging.Handler):
         echo_err(f"debug: {record.getMessage()}")
 
 
-def input_options(func):
-    """-f/--file, --path and kubectl's conventions; the result arrives as `common`."""
+def input_options(func=None, *, path=True):
+    """-f/--file, --path and kubectl's conventions; the result arrives as `common`.
+    path=False: --path is not offered in --help (the command explains why it refuses it)."""
+    if func is None:
+        return functools.partial(input_options, path=path)
     options = [
         click.option("-f", "--file", "files", multiple=True, metavar="PATH",
                      help="Read a snapshot (kubectl get … -o yaml|json); repeatable; '-' is stdin."),
-        click.option("--path", type=click.Path(file_okay=False), metavar="DIR",
+        click.option("--path", type=click.Path(file_okay=False), metavar="DIR", hidden=not path,
                      help="Read the Flux manifests of a Git checkout (no status)."),
         click.option("-n", "--namespace", metavar="NS",
                      help="Only objects in NS (the graph is still read cluster-wide)."),
@@ -117,7 +122,9 @@ def terminal_style(no_color=False):
     colour = (not no_color and "NO_COLOR" not in os.environ and hasattr(stream, "isatty")
               and stream.isatty())
     encoding = (getattr(stream, "encoding", None) or "").lower().replace("-", "")
-    return Style(colour=colour, unicode=encoding in ("utf8", "utf_8"))
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    return Style(colour=colour, unicode=encoding in ("utf8", "utf_8"),
+                 width=shutil.get_terminal_size().columns if tty else None)
 
 
 def print_warnings(warnings):
@@ -148,6 +155,11 @@ def resolve(graph, text, namespace=None):
     if found.refs:
         raise UsageError(f"{text!r} is ambiguous: {', '.join(r.short for r in found.refs)}",
                          hint="qualify it as ns/name or kind/ns/name")
+    if found.other_kind:
+        kind = KIND_ALIASES[text.split("/")[0].lower()]
+        others = ", ".join(r.short for r in found.other_kind)
+        raise UsageError(f"no {kind} matches {text!r}; of that name there is: {others}",
+                         hint=f"did you mean {found.other_kind[0].short}?")
     hint = ("did you mean " + ", ".join(found.near) + "?") if found.near else \
         "run 'kubectl depgraph tree' to list the objects"
     raise UsageError(f"no Flux object matches {text!r}", hint=hint)

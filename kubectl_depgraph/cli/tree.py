@@ -5,6 +5,7 @@ import click
 from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import empty_sentence, input_options, load_graph, print_warnings
 from kubectl_depgraph.errors import UsageError
+from kubectl_depgraph.text import counted
 from kubectl_depgraph.render import Context, formats, render
 
 
@@ -33,7 +34,8 @@ def tree(common, names, output, reverse, depth, sources):
     inventory, graph = load_graph(common)
     scopes = inventory.scopes()
     if len(scopes) > 1 and graph.duplicates:
-        print_warnings([f"{len(graph.duplicates)} objects are defined in more than one cluster folder "
+        n = len(graph.duplicates)
+        print_warnings([f"{counted(n, 'object')} {'is' if n == 1 else 'are'} defined in more than one cluster folder "
                         f"({', '.join(scopes)}); each is shown once: point --path at one cluster "
                         "folder for its exact graph"])
     view = common.resolve(graph, names)

@@ -16,7 +16,7 @@ from kubectl_depgraph.render import Context, formats, render
               show_default=True, help="Output format.")
 @click.option("--exit-code", is_flag=True,
               help="Exit 3 when NAME (without NAME: anything) is not ready.")
-@input_options
+@input_options(path=False)
 def why(common, name, output, exit_code):
     """Why an object is not ready, down to the root causes, with evidence.
 

@@ -20,6 +20,7 @@ from kubectl_depgraph.judge.status import (MEANINGS, REQUEUE_DEPENDENCY, Gate, S
                                            health_check_items, ready_for_dependents, ready_verdict,
                                            observed_ahead, revision_behind, stalled_condition)
 from kubectl_depgraph.model import HELMRELEASE, HELMREPOSITORY, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef
+from kubectl_depgraph.text import counted
 from kubectl_depgraph.timeutil import parse_time
 
 STALE_EVENT = 600   # seconds: a waiting object's last retry event older than this is suspect
@@ -386,7 +387,7 @@ def _summary(target, ready, roots):
             return f"{target.ref} is ready; it depends on nothing"
         blocked = [link for link in deps if link.blocked]
         tail = "all ready" if not blocked else f"{len(blocked)} of them blocked now"
-        return f"{target.ref} is ready; it depends on {len(deps)} object(s), {tail}"
+        return f"{target.ref} is ready; it depends on {counted(len(deps), 'object')}, {tail}"
     n = len(roots)
     word = "root cause" if n == 1 else "root causes"
     if target.state is State.READY:   # Ready=True, yet its dependents' check fails

@@ -21,6 +21,7 @@ class Match:
     near: tuple = ()
     invalid: str = ""
     hint: str = ""
+    other_kind: tuple = ()       # `hr/x` named nothing, but objects of another kind are named x
 
 
 def similarity(a, b):
@@ -71,6 +72,12 @@ def match(graph, text, namespace=None):
         refs = [r for r in refs if r.namespace == namespace] or refs
     if refs:
         return Match(text, tuple(refs))
+    kind = KIND_ALIASES.get(parts[0].lower()) if len(parts) > 1 else None
+    if kind is not None:
+        same = [r for r in known(graph) if r.name == parts[-1] and r.kind != kind
+                and (len(parts) == 2 or r.namespace == parts[1])]
+        if same:
+            return Match(text, other_kind=tuple(same))
     spell = {1: lambda r: r.name, 2: lambda r: r.ns_name, 3: lambda r: r.short}[len(parts)]
     return Match(text, near=tuple(nearest(text, {spell(r) for r in known(graph)})))
 

@@ -9,6 +9,7 @@ import posixpath
 from kubectl_depgraph.judge.check import SEVERITIES, counts
 from kubectl_depgraph.render.data import SCHEMA, to_json
 from kubectl_depgraph.render.style import Style
+from kubectl_depgraph.text import counted
 
 _COLOUR = {"error": "red", "warning": "yellow", "info": "cyan"}
 _GITHUB_COMMAND = {"error": "error", "warning": "warning", "info": "notice"}
@@ -36,15 +37,14 @@ def summary_line(findings, description, checked):
     parts = [f"{c['error']} error{'s' if c['error'] != 1 else ''}",
              f"{c['warning']} warning{'s' if c['warning'] != 1 else ''}",
              f"{c['info']} info"]
-    objects = f"{checked} object{'s' if checked != 1 else ''}"
-    return f"{', '.join(parts)} in {description} ({objects} checked)"
+    return f"{', '.join(parts)} in {description} ({counted(checked, 'object')} checked)"
 
 
 def render_text(findings, description, checked, base="", style=Style(colour=False)):
     """Grouped by severity; each finding starts with `file:line:` (or the object when the
     input has no files) so editors and terminals can jump to it; the fix follows indented."""
     if not findings:
-        return f"no findings in {description} ({checked} objects checked)\n"
+        return f"no findings in {description} ({counted(checked, 'object')} checked)\n"
     lines = []
     for severity in SEVERITIES:
         group = [f for f in findings if f.severity == severity]

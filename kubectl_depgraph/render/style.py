@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from typing import Optional
 
 from kubectl_depgraph.judge.status import State
 from kubectl_depgraph.timeutil import parse_time
@@ -33,10 +34,30 @@ FILL = {
 _ANSI = {"red": 31, "green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36}
 
 
+_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
 @dataclass(frozen=True)
 class Style:
     colour: bool = False
     unicode: bool = True
+    width: Optional[int] = None   # terminal columns; None: not a terminal, lines are not cut
+
+    def fit(self, line):
+        """`line` cut to the terminal's width with an ellipsis (colour codes kept whole), so
+        that it never wraps; unchanged when the output is not a terminal."""
+        if self.width is None or visible_len(line) <= self.width:
+            return line
+        out, seen, pos = [], 0, 0
+        for m in _ESCAPE.finditer(line):
+            text = line[pos:m.start()]
+            take = text[:max(self.width - 1 - seen, 0)]
+            out.append(take)
+            seen += len(take)
+            out.append(m.group(0))
+            pos = m.end()
+        out.append(line[pos:][:max(self.width - 1 - seen, 0)])
+        return "".join(out).rstrip() + ("…" if self.unicode else "~") + ("\x1b[0m" if self.colour else "")
 
     def glyph(self, state):
         return (GLYPHS if self.unicode else ASCII_GLYPHS)[state]
@@ -61,6 +82,11 @@ class Style:
     @property
     def arrow(self):
         return "→" if self.unicode else "->"
+
+
+def visible_len(text):
+    """Length on screen: without colour codes."""
+    return len(_ESCAPE.sub("", text))
 
 
 def one_line(text, width=100):

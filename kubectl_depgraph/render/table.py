@@ -29,7 +29,7 @@ def render_table(graph, refs=None, style=Style(), now=None):
             one_line(detail, 80),
         ])
     headers = ["WAVE", "KIND", "NAMESPACE", "NAME", "STATUS", "REASON", "DEPENDS ON", "AGE", "MESSAGE"]
-    return plain_table(rows, headers) + "\n"
+    return "\n".join(style.fit(line) for line in plain_table(rows, headers).splitlines()) + "\n"
 
 
 def plain_table(rows, headers):

@@ -3,7 +3,7 @@ children are their dependents; reverse: children are what a node depends on."""
 
 from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.render.style import Style, one_line, short_revision
-from kubectl_depgraph.judge.status import State, classify
+from kubectl_depgraph.judge.status import State, classify, revision_behind
 
 
 def node_label(graph, ref, style, with_message=True):
@@ -20,6 +20,9 @@ def node_label(graph, ref, style, with_message=True):
         detail = "not found" + (f" ({note})" if note else "")
     elif verdict.state is State.READY:
         detail = short_revision(obj.last_applied_revision or obj.last_attempted_revision)
+        src = graph.sources.get(obj.source) if obj.source else None
+        if revision_behind(obj, obj, src):   # its same-source dependents wait for it
+            detail += f" (behind its source: {short_revision(src.artifact_revision)})"
     elif verdict.state is State.UNKNOWN:
         detail = str(obj.origin or "")   # --path: where it is defined, instead of a status
     else:
@@ -81,7 +84,7 @@ def render_tree(graph, starts=None, reverse=False, depth=None, sources=False, st
         for cycle in cycles:
             path = cycle_path(cycle, lambda r: r.short, style.arrow)
             lines.append(style.paint(f"cycle: {path} (these objects wait for each other forever)", colour="red"))
-    return "\n".join(lines) + "\n"
+    return "\n".join(style.fit(line) for line in lines) + "\n"
 
 
 def _source_line(src_ref, src, style):

@@ -108,7 +108,7 @@ def _step_lines(step, style, now, events_read):
     if events_read:
         pairs.append(("Events", [_event_text(e, now) for e in step.events]))
     lines.extend(_block(pairs, sub))
-    return lines
+    return [style.fit(line) for line in lines]
 
 
 def _root_lines(rc, style, extra=()):
@@ -119,17 +119,18 @@ def _root_lines(rc, style, extra=()):
     if rc.required_by:
         pairs.append(("Required by", listing(r.short for r in rc.required_by)))
     pairs.append(("Blocks", listing(r.short for r in rc.blocks) or "nothing else"))
-    return lines + _block(pairs + list(extra), "    ")
+    return [style.fit(line) for line in lines + _block(pairs + list(extra), "    ")]
 
 
-def _suggestion_lines(suggestions):
+def _suggestion_lines(suggestions, style):
+    """Commands whole (they are copied), the words around them fitted to the terminal."""
     lines = []
     for s in suggestions:
         if s.command:
             lines.append(f"  {s.command}")
-            lines.append(f"      # {s.text}")
+            lines.append(style.fit(f"      # {s.text}"))
         else:
-            lines.append(f"  - {s.text}")
+            lines.append(style.fit(f"  - {s.text}"))
     return lines
 
 
@@ -140,7 +141,7 @@ def _notes(notes):
 def render_explanation(expl, style=Style(), now=None, events_read=True):
     """The human form of one Explanation."""
     head_state = State.READY if expl.ready else expl.state
-    lines = [f"{_glyph(style, head_state)} {expl.summary}", ""]
+    lines = [style.fit(f"{_glyph(style, head_state)} {expl.summary}"), ""]
     for step in expl.chain:
         lines.extend(_step_lines(step, style, now, events_read))
     if expl.ready:
@@ -152,7 +153,7 @@ def render_explanation(expl, style=Style(), now=None, events_read=True):
     for rc in expl.root_causes:
         lines.extend(_root_lines(rc, style))
     if expl.suggestions:
-        lines.extend(["", "Next steps:"] + _suggestion_lines(expl.suggestions))
+        lines.extend(["", "Next steps:"] + _suggestion_lines(expl.suggestions, style))
     if expl.notes:
         lines.extend([""] + _notes(expl.notes))
     return "\n".join(lines) + "\n"
@@ -176,7 +177,7 @@ def render_incident(incident, style=Style(), now=None, scope="", events_read=Tru
         lines.extend(_root_lines(rc, style, evidence))
         lines.append("")
     if incident.suggestions:
-        lines.extend(["Next steps:"] + _suggestion_lines(incident.suggestions) + [""])
+        lines.extend(["Next steps:"] + _suggestion_lines(incident.suggestions, style) + [""])
     lines.append("Run 'kubectl depgraph why NAME' for the full chain of one object.")
     lines.extend(notes)
     return "\n".join(lines) + "\n"
