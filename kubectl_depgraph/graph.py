@@ -9,21 +9,11 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from kubectl_depgraph.model import HELMRELEASE, KUSTOMIZATION, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef
+from kubectl_depgraph.model import (HELMRELEASE, KUSTOMIZATION, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef,
+                                    canonical_cycle)
 
 
 MAX_CYCLES = 100
-
-
-def cycle_path(cycle, spell=lambda ref: ref.ns_name, arrow="→"):
-    """A cycle written closed, `a → b → a` (kustomize-controller logs it with `->`)."""
-    return f" {arrow} ".join(spell(ref) for ref in [*cycle, cycle[0]])
-
-
-def canonical_cycle(cycle):
-    """The cycle as a list starting at its smallest member: one spelling per cycle."""
-    start = cycle.index(min(cycle))
-    return list(cycle[start:]) + list(cycle[:start])
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,17 @@ class ObjectRef:
         return f"{self.namespace}/{self.name}"
 
 
+def cycle_path(cycle, spell=lambda ref: ref.ns_name, arrow="→"):
+    """A cycle written closed, `a → b → a` (kustomize-controller logs it with `->`)."""
+    return f" {arrow} ".join(spell(ref) for ref in [*cycle, cycle[0]])
+
+
+def canonical_cycle(cycle):
+    """The cycle as a list starting at its smallest member: one spelling per cycle."""
+    start = cycle.index(min(cycle))
+    return list(cycle[start:]) + list(cycle[:start])
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a manifest came from: a file (relative path), 1-based line, and for --path the

@@ -1,7 +1,9 @@
 """The command layer: parse options, call the core, pick a renderer, print.
 
 This is the only place that prints and the only place that turns a DepgraphError
-into a message and an exit code (main)."""
+into a message and an exit code (main). Start-up matters (a kubectl plugin runs for a
+second): a command's module is imported only when it runs, and the stages it needs are
+imported while its kubectl list runs (cli/common.input_options)."""
 
 import os
 import signal
@@ -20,16 +22,43 @@ if os.path.basename(sys.argv[0] if sys.argv else "") == "kubectl-depgraph" or \
         (sys.argv and sys.argv[0].endswith(os.path.join("kubectl_depgraph", "__main__.py"))):
     signal.signal(signal.SIGINT, _interrupted_while_starting)
 
+import importlib  # noqa: E402
 import traceback  # noqa: E402
 
 import click  # noqa: E402
 
 from kubectl_depgraph import __version__  # noqa: E402
-from kubectl_depgraph.cli.common import echo_err  # noqa: E402
 from kubectl_depgraph.errors import INTERNAL, INTERRUPTED, USAGE, DepgraphError  # noqa: E402
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+# name -> the line `kubectl depgraph --help` shows (tests/test_cli.py keeps it equal to the
+# command's own docstring).
+COMMANDS = {
+    "check": "Find dependency mistakes before they deadlock a cluster.",
+    "reconcile": "Reconcile in dependency order, each object as soon as its...",
+    "tree": "What depends on what, and the state of each object.",
+    "why": "Why an object is not ready, down to the root causes, with...",
+}
+
+
+class _Commands(click.Group):
+    """Imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        return getattr(importlib.import_module(f"kubectl_depgraph.cli.{name}"), name)
+
+    def format_commands(self, ctx, formatter):
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name]) for name in self.list_commands(ctx)])
+
+
+@click.group(cls=_Commands,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="kubectl-depgraph")
 def cli():
     """The Flux dependency graph: what depends on what, why an object is waiting,
@@ -39,12 +68,6 @@ def cli():
     Inputs: the live cluster through kubectl (default), a snapshot (-f FILE) or a
     Git checkout of Flux manifests (--path DIR)."""
 
-
-# Commands register themselves on import (one line each).
-from kubectl_depgraph.cli import tree  # noqa: E402,F401
-from kubectl_depgraph.cli import reconcile  # noqa: E402,F401
-from kubectl_depgraph.cli import why  # noqa: E402,F401
-from kubectl_depgraph.cli import check  # noqa: E402,F401
 
 
 def main(argv=None):
@@ -91,6 +114,10 @@ def main(argv=None):
                  "the traceback")
         code = INTERNAL
     sys.exit(code or 0)
+
+
+def echo_err(text):
+    click.echo(text, err=True)
 
 
 def _debug(ctx):

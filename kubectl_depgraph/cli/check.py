@@ -2,16 +2,14 @@
 
 import click
 
-from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import input_options, load_input
 from kubectl_depgraph.errors import FAILED, OK, UsageError
-from kubectl_depgraph.graph import DepGraph
 from kubectl_depgraph.judge.check import DEFAULT_MAX_DEPTH, RULES, Finding, at_or_above, check as run_checks, \
     rule_named
 from kubectl_depgraph.render import Context, formats, render
 
 
-@cli.command()
+@click.command()
 @click.option("-o", "--output", type=click.Choice(formats("findings")), default="text", show_default=True,
               help="text: grouped by severity with file:line; json: CheckReport v1; "
                    "github: workflow-command annotations.")
@@ -41,6 +39,7 @@ def check(common, output, fail_on, ignore, max_depth):
       kubectl depgraph check --fail-on warning --ignore DG007"""
     ignored = _ignored(ignore)
     inventory = load_input(common)
+    from kubectl_depgraph.graph import DepGraph   # networkx: imported while kubectl ran
     # One graph per cluster folder: each cluster's graph must hold on its own.
     scopes = inventory.scopes()
     graphs = [DepGraph.from_objects(inventory.objects_of(s)) for s in scopes] or \

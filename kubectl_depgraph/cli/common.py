@@ -2,25 +2,28 @@
 input, build the graph, resolve NAME arguments, print warnings."""
 
 import functools
+import importlib
 import logging
 import os
 import re
 import shutil
 import sys
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 import click
 
-from kubectl_depgraph import runner
 from kubectl_depgraph.acquire import Inputs, load
-from kubectl_depgraph.acquire.cluster import Kubectl, KubeOptions, kubectl_from_env
 from kubectl_depgraph.errors import UsageError
-from kubectl_depgraph.graph import DepGraph
 from kubectl_depgraph.judge.names import View, match
 from kubectl_depgraph.model import KIND_ALIASES
 from kubectl_depgraph.render.style import Style
 from kubectl_depgraph.timeutil import parse_duration, parse_time
+
+if TYPE_CHECKING:
+    from kubectl_depgraph.acquire.cluster import Kubectl
 
 
 def echo_err(text):
@@ -59,9 +62,12 @@ def input_options(func=None, *, path=True):
     @functools.wraps(func)
     def wrapper(files, path, namespace, all_namespaces, context, kubeconfig, request_timeout,
                 kubectl_bin, no_color, debug, **kwargs):
+        ctx = click.get_current_context()
+        _preload(PRELOAD.get(ctx.info_name, ()))
         if debug:
-            _debug_on(click.get_current_context())
+            _debug_on(ctx)
         _check_request_timeout(request_timeout)
+        from kubectl_depgraph.acquire.cluster import Kubectl, KubeOptions, kubectl_from_env   # sh
         kube = KubeOptions(kubectl=kubectl_from_env(kubectl_bin), context=context,
                            kubeconfig=kubeconfig, namespace=namespace,
                            request_timeout=request_timeout)
@@ -74,13 +80,30 @@ def input_options(func=None, *, path=True):
     return wrapper
 
 
+# What each command needs once its input is read. Imported on a thread while the input is
+# read (kubectl runs), so that networkx & co. cost no wall time (bench/bench_scale.py).
+PRELOAD = {
+    "tree": ("kubectl_depgraph.graph", "kubectl_depgraph.render.tree"),
+    "why": ("kubectl_depgraph.graph", "kubectl_depgraph.judge.explain", "kubectl_depgraph.render.why"),
+    "check": ("kubectl_depgraph.graph", "kubectl_depgraph.judge.check", "kubectl_depgraph.render.findings"),
+    "reconcile": ("kubectl_depgraph.graph", "kubectl_depgraph.judge.plan"),
+}
+
+
+def _preload(modules):
+    if modules:
+        threading.Thread(target=lambda: [importlib.import_module(m) for m in modules],
+                         daemon=True, name="depgraph-preload").start()
+
+
 def _debug_on(ctx):
     """Print what runs, for this invocation only; main() reads ctx.meta for tracebacks."""
     ctx.meta["debug"] = True
     handler = _DebugHandler()
-    runner.log.addHandler(handler)
-    runner.log.setLevel(logging.DEBUG)
-    ctx.call_on_close(lambda: runner.log.removeHandler(handler))
+    log = logging.getLogger("kubectl_depgraph")   # runner.log
+    log.addHandler(handler)
+    log.setLevel(logging.DEBUG)
+    ctx.call_on_close(lambda: log.removeHandler(handler))
 
 
 def _check_request_timeout(text):
@@ -96,7 +119,7 @@ def _check_request_timeout(text):
 @dataclass
 class Common:
     inputs: Inputs
-    kubectl: Kubectl     # the one kubectl (binary + the user's global flags) every step uses
+    kubectl: "Kubectl"   # the one kubectl (binary + the user's global flags) every step uses
     view: View
     style: Style
 
@@ -142,6 +165,7 @@ def load_input(common):
 def load_graph(common):
     """Read the input and build its graph; (inventory, graph)."""
     inventory = load_input(common)
+    from kubectl_depgraph.graph import DepGraph   # networkx: imported while kubectl ran
     return inventory, DepGraph.from_objects(inventory.objects)
 
 

@@ -11,7 +11,6 @@ import click
 from kubectl_depgraph.acquire.watch import versions_of
 from kubectl_depgraph.judge import plan as planner
 from kubectl_depgraph.reconcile import backends, executor
-from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import empty_sentence, input_options, load_graph
 from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError
 from kubectl_depgraph.model import HELMRELEASE, KUSTOMIZATION
@@ -25,7 +24,7 @@ KINDS = {"ks": KUSTOMIZATION, "kustomization": KUSTOMIZATION, "hr": HELMRELEASE,
          "helmrelease": HELMRELEASE}
 
 
-@cli.command()
+@click.command()
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("--dry-run", is_flag=True, help="Print the plan (waves and exact commands); change nothing.")
 @click.option("--dependents", is_flag=True, help="Also reconcile everything that depends on NAME.")

@@ -2,14 +2,13 @@
 
 import click
 
-from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import empty_sentence, input_options, load_graph, print_warnings
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.text import counted
 from kubectl_depgraph.render import Context, formats, render
 
 
-@cli.command()
+@click.command()
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("-o", "--output", type=click.Choice(formats("graph")), default="tree", show_default=True,
               help="Output format.")

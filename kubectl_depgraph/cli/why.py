@@ -2,15 +2,12 @@
 
 import click
 
-from kubectl_depgraph.acquire import events as live_events
-from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import input_options, load_graph
 from kubectl_depgraph.errors import NOT_READY, OK, UsageError
-from kubectl_depgraph.judge.explain import attach_events, why as explain_one, why_all
 from kubectl_depgraph.render import Context, formats, render
 
 
-@cli.command()
+@click.command()
 @click.argument("name", required=False, metavar="[NAME]")
 @click.option("-o", "--output", type=click.Choice(formats("explanation")), default="text",
               show_default=True, help="Output format.")
@@ -37,6 +34,7 @@ def why(common, name, output, exit_code):
                               "ocirepo,helmrepo,hc -A -o yaml > snap.yaml && "
                               "kubectl depgraph why -f snap.yaml")
     inventory, graph = load_graph(common)
+    from kubectl_depgraph.judge.explain import attach_events, why as explain_one, why_all
     now = common.now
     if name:
         (target,) = common.resolve(graph, [name]).starts
@@ -63,6 +61,7 @@ def _evidence(common, inventory, refs):
     if not refs:
         return [], []
     if inventory.live:
+        from kubectl_depgraph.acquire import events as live_events
         fetched = live_events.fetch(common.kubectl, refs)
         return (fetched.events if fetched.note is None else None), \
             ([fetched.note] if fetched.note else [])

@@ -8,10 +8,9 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.judge.names import nearest_to
 from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, ObjectRef,
-                                    Origin)
+                                    Origin, cycle_path)
 from kubectl_depgraph.judge.status import REQUEUE_DEPENDENCY, dependency_problems, ready_for_dependents
 
 ERROR, WARNING, INFO = "error", "warning", "info"

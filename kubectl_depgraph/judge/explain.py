@@ -9,7 +9,6 @@ import math
 from dataclasses import replace
 from datetime import timedelta
 
-from kubectl_depgraph.graph import canonical_cycle, cycle_path
 from kubectl_depgraph.judge import evidence as ev
 from kubectl_depgraph.judge.advice import suggestions
 from kubectl_depgraph.judge.names import nearest_to
@@ -19,7 +18,8 @@ from kubectl_depgraph.judge.status import (MEANINGS, REQUEUE_DEPENDENCY, Gate, S
                                            dependency_problems, dependency_verdict, generation_behind,
                                            health_check_items, ready_for_dependents, ready_verdict,
                                            observed_ahead, revision_behind, stalled_condition)
-from kubectl_depgraph.model import HELMRELEASE, HELMREPOSITORY, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef
+from kubectl_depgraph.model import (HELMRELEASE, HELMREPOSITORY, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef,
+                                    canonical_cycle, cycle_path)
 from kubectl_depgraph.text import counted
 from kubectl_depgraph.timeutil import parse_time
 

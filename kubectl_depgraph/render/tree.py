@@ -1,9 +1,9 @@
 """-o tree: the rollout tree. Default direction: roots depend on nothing and their
 children are their dependents; reverse: children are what a node depends on."""
 
-from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.render.style import Style, one_line, short_revision
 from kubectl_depgraph.judge.status import State, classify, revision_behind
+from kubectl_depgraph.model import cycle_path
 
 
 def node_label(graph, ref, style, with_message=True):

@@ -2,9 +2,9 @@
 by depth) and the versioned data document (-o json/yaml, README "why" schema). Pure:
 every function returns a string or a dict, deterministic for a given `now`."""
 
-from kubectl_depgraph.graph import cycle_path
 from kubectl_depgraph.judge.explanation import Cause, Via
 from kubectl_depgraph.judge.status import Gate, State
+from kubectl_depgraph.model import cycle_path
 from kubectl_depgraph.render.data import SCHEMA
 from kubectl_depgraph.render.style import Style, age, listing, one_line, short_revision
 from kubectl_depgraph.timeutil import go_duration
