@@ -12,14 +12,15 @@ from kubectl_depgraph.acquire.cluster import KubeOptions
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound
 from kubectl_depgraph.timeutil import go_duration
 from kubectl_depgraph.model import ObjectRef, parse_object
-from kubectl_depgraph.judge.plan import FAILED, READY, Plan, Step
-from kubectl_depgraph.reconcile.executor import Backend, Observation, execute
+from kubectl_depgraph.judge.plan import Plan, Step, StepResult
+from kubectl_depgraph.reconcile.executor import Backend, Observation, Observed, execute
 from tests.builders import gitrepo, ks
 
 DATA = Path(__file__).parent / "data" / "flux"
 KS = ObjectRef("Kustomization", "team-a", "apps")
 HR = ObjectRef("HelmRelease", "apps", "redis")
 GIT = ObjectRef("GitRepository", "flux-system", "fleet")
+READY, FAILED = StepResult.READY, StepResult.FAILED
 
 
 def text(name):
@@ -50,12 +51,6 @@ def test_names_are_argv_items_never_shell_text():
                                               (5400, "1h30m0s"), (45, "45s"), (0.5, "0.5s")])
 def test_go_duration(seconds, expected):
     assert go_duration(seconds) == expected
-
-
-@pytest.mark.parametrize("value,seconds", [("5m", 300), ("90s", 90), ("1h30m", 5400), ("20", 20),
-                                           ("nope", None), ("0s", None)])
-def test_parse_timeout(value, seconds):
-    assert fluxcli.parse_timeout(value) == seconds
 
 
 def test_request_value_is_rfc3339nano():
@@ -191,7 +186,7 @@ def test_a_start_that_fails_at_once_frees_its_slot():
                 raise ClusterError("annotate refused")
 
         def poll(self, steps):
-            return {s.ref: Observation(READY, "ok") for s in steps}
+            return {s.ref: Observation(Observed.READY, "ok") for s in steps}
 
     a, b = ObjectRef("Kustomization", "ns", "a"), ObjectRef("Kustomization", "ns", "b")
     outcome = execute(Plan([Step(a), Step(b)]), FailsA(), parallel=1, sleep=lambda s: None, poll_interval=0)

@@ -15,18 +15,11 @@ from kubectl_depgraph import runner
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound, DepgraphError
 from kubectl_depgraph.model import FLUX_CLI_KIND, RECONCILE_ANNOTATION
 from kubectl_depgraph.acquire.watch import ObjectReader, Watches
-from kubectl_depgraph.judge.plan import FAILED, READY
-from kubectl_depgraph.reconcile.executor import PROGRESSING, WAITING, Backend, Observation, judge
+from kubectl_depgraph.reconcile.executor import Backend, Observation, Observed, judge
 from kubectl_depgraph.judge.status import dependency_problems
-from kubectl_depgraph.timeutil import go_duration, parse_duration
+from kubectl_depgraph.timeutil import go_duration
 
 # --------------------------------------------------------------------------- shared bits
-
-
-def parse_timeout(text):
-    """`--timeout` value (Go duration or seconds) → seconds; None when invalid."""
-    seconds = parse_duration(text)
-    return seconds if seconds and seconds > 0 else None
 
 
 def request_value(now_ns=None):
@@ -201,7 +194,7 @@ class KubectlBackend(Backend):
             error = (exc.message if isinstance(exc, DepgraphError) else str(exc)) if exc is not None \
                 else future.result().get(step.ref)
             if error:
-                seen[step.ref] = Observation(FAILED, f"annotate failed: {error}")
+                seen[step.ref] = Observation(Observed.FAILED, f"annotate failed: {error}")
                 continue
             handled.append(step)
         if handled:
@@ -272,25 +265,26 @@ class FluxBackend(Backend):
             if exc is not None:
                 if isinstance(exc, CommandNotFound):
                     raise exc
-                seen[step.ref] = Observation(FAILED, exc.message if isinstance(exc, DepgraphError) else str(exc))
+                message = exc.message if isinstance(exc, DepgraphError) else str(exc)
+                seen[step.ref] = Observation(Observed.FAILED, message)
                 continue
             out = future.result()
             if out.ok and not step.check_revision:
-                seen[step.ref] = Observation(READY, out.message)
+                seen[step.ref] = Observation(Observed.READY, out.message)
             elif out.ok or out.waiting:
                 if out.waiting:
-                    seen[step.ref] = Observation(WAITING, out.message)
+                    seen[step.ref] = Observation(Observed.WAITING, out.message)
                 self._watch.add(step.ref)
                 watch.append(step)
             else:
-                seen[step.ref] = Observation(FAILED, out.message)
+                seen[step.ref] = Observation(Observed.FAILED, out.message)
         if watch:
             objects = self.reader.read(_refs_to_read(watch))
             for step in watch:
                 src = objects.get(step.source) if step.source and step.check_revision else None
                 obs = judge(step, objects[step.ref], None, src)
                 # flux's own "waiting" verdict stands until the object says more.
-                if not (obs.state == PROGRESSING and step.ref in seen):
+                if not (obs.state == Observed.PROGRESSING and step.ref in seen):
                     seen[step.ref] = obs
         return seen
 
