@@ -78,10 +78,11 @@ def parse_flux_output(stderr, returncode):
     return FluxOutput(False, message, waiting, lines)
 
 
-def run_flux(argv, timeout):
-    """Run one `flux reconcile` argv; returns a FluxOutput (never raises for exit 1)."""
+def run_flux(argv, timeout, run=None):
+    """Run one `flux reconcile` argv through `run` (runner.run unless a test passes a
+    fake); returns a FluxOutput (never raises for exit 1)."""
     try:
-        res = runner.run(argv, ok_codes=(0, 1), timeout=timeout + 30)
+        res = (run or runner.run)(argv, ok_codes=(0, 1), timeout=timeout + 30)
     except CommandNotFound as exc:
         raise CommandNotFound(f"flux not found: {exc.message}",
                               hint="install the flux CLI, or pass --no-flux to use kubectl") from exc
@@ -240,9 +241,10 @@ class FluxBackend(Backend):
     --with-source). When flux ends on DependencyNotReady the step waits: depgraph keeps
     reading the object until Ready, as the controller retries on its own."""
 
-    def __init__(self, kubectl, versions, flux="flux", workers=8, kube_options=None):
+    def __init__(self, kubectl, versions, flux="flux", workers=8, kube_options=None, run=None):
         self.flux = flux
         self.kube_options = kube_options
+        self._run = run   # runner.run unless a test passes a fake
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="depgraph-flux")
         self.reader = ObjectReader(kubectl, versions, self.pool)
         self._runs = {}         # ref -> Future of run_flux
@@ -250,7 +252,7 @@ class FluxBackend(Backend):
 
     def start(self, step, timeout):
         argv = flux_argv(step.ref, timeout, flux=self.flux, kube_options=self.kube_options)
-        self._runs[step.ref] = self.pool.submit(run_flux, argv, timeout)
+        self._runs[step.ref] = self.pool.submit(run_flux, argv, timeout, self._run)
 
     def poll(self, steps):
         seen, watch = {}, []
