@@ -116,9 +116,9 @@ def test_missing_dependency_skips_with_the_wrong_kind_hint():
     graph = graph_of(hr("redis", ns="flux-system"), ks("apps", deps=["redis"]))
     p = plan(graph, select(graph), sources=False)
     skipped = {e.ref.name: e.message for e in p.excluded}
-    assert skipped["apps"] == ("dependency Kustomization/flux-system/redis does not exist "
-                               "(a HelmRelease of that name exists, but a Kustomization can only "
-                               "depend on Kustomizations)")
+    assert skipped["apps"] == ("dependency Kustomization/flux-system/redis does not exist; "
+                               "a HelmRelease of that name exists, but a Kustomization can only "
+                               "depend on Kustomizations")
 
 
 def test_dry_run_text():

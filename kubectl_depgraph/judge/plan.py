@@ -148,7 +148,7 @@ def plan(graph, selected, sources=True):
         for dep in graph.dependencies(ref):
             if graph.is_missing(dep):
                 note = graph.other_kind_note(dep)
-                reason = f"dependency {dep} does not exist" + (f" ({note})" if note else "")
+                reason = f"dependency {dep} does not exist" + (f"; {note}" if note else "")
                 break
             if dep in blocking:
                 reason = blocking[dep]

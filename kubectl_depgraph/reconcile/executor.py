@@ -129,7 +129,7 @@ class Outcome:
 
 
 class Backend(abc.ABC):
-    """The I/O a run needs; see fluxcli for the real ones and the tests for fakes."""
+    """The I/O a run needs; see reconcile/backends.py for the real ones and the tests for fakes."""
 
     def prepare(self, steps):
         """Called once before the first start with every step of the plan (e.g. to open
