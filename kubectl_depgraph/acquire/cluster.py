@@ -155,12 +155,12 @@ class Kubectl:
         if not forbidden:
             fetched.items = items
             return fetched
-        self.refused_cluster_wide({_kind_for_resource(r) for r, _ in forbidden} - {None})
-        return self._read_per_namespace(kinds, items, fetched)
+        denied = sorted({_kind_for_resource(r) for r, _ in forbidden} - {None})
+        self.refused_cluster_wide(denied)
+        return self._read_per_namespace(denied, items, fetched)
 
-    def _read_per_namespace(self, kinds, items, fetched):
+    def _read_per_namespace(self, denied, items, fetched):
         # List what we may, say what was omitted.
-        denied = sorted(k for k in kinds if k in self._per_namespace)
         allowed_items = [i for i in items if i.get("kind") not in denied]
         namespaces = self._readable_namespaces()
         seen = {(i.get("kind"), (i.get("metadata") or {}).get("namespace"),

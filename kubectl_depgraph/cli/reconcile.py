@@ -14,7 +14,7 @@ from kubectl_depgraph.reconcile import backends, executor
 from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.common import empty_sentence, input_options, load_graph
 from kubectl_depgraph.acquire.cluster import Kubectl
-from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError   # exit codes
+from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError   # FAILED…OK: exit codes
 from kubectl_depgraph.model import KIND_ALIASES, SHORT, WORKLOAD_KINDS
 from kubectl_depgraph.render.reconcile import (render_event, render_live, render_notes, render_plan,
                                                render_summary)
@@ -76,7 +76,7 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
     inventory, graph = load_graph(common)
     starts = [graph.resolve(n, common.namespace) for n in names] or None
     selected = planner.select(graph, starts, common.namespace, dependents, dependencies,
-                                KIND_ALIASES.get(kind))
+                              KIND_ALIASES.get(kind))
     if not selected:
         click.echo(empty_sentence(common, inventory) if not names else "nothing selected to reconcile")
         return OK

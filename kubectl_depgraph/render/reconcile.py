@@ -131,7 +131,7 @@ def render_summary(outcome, style=Style()):
         out.append(plain_table(rows, ["OBJECT", "RESULT", "DURATION", "MESSAGE"]))
     # The table cuts messages; a failure's whole message is what the user needs next.
     cut = [res for res in outcome.results
-           if res.result is StepResult.FAILED and len(one_line(res.message, 10**6)) > 80]
+           if res.result == StepResult.FAILED and len(one_line(res.message, 10**6)) > 80]
     if cut:
         out.append("")
         out.extend(f"{style.paint(style.glyph(State.FAILED), State.FAILED)} {res.ref}: "
