@@ -1,5 +1,6 @@
-"""The flux CLI path: exact argv, real `flux reconcile` output and exit codes (runner.run
-mocked), and the kubectl protocol's pieces (request values, durations)."""
+"""The flux CLI path: exact argv, real `flux reconcile` output and exit codes (a fake
+runner passed in for runner.run), and the kubectl protocol's pieces (request values,
+durations)."""
 
 import re
 from pathlib import Path
@@ -8,18 +9,19 @@ import pytest
 
 from kubectl_depgraph import runner
 from kubectl_depgraph.reconcile import backends as fluxcli
-from kubectl_depgraph.acquire.cluster import KubeOptions
+from kubectl_depgraph.acquire.cluster import KubeOptions, Kubectl
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound
 from kubectl_depgraph.timeutil import go_duration
 from kubectl_depgraph.model import ObjectRef, parse_object
-from kubectl_depgraph.judge.plan import FAILED, READY, Plan, Step
-from kubectl_depgraph.reconcile.executor import Backend, Observation, execute
+from kubectl_depgraph.judge.plan import Plan, Step, StepResult
+from kubectl_depgraph.reconcile.executor import Backend, Observation, Observed, execute
 from tests.builders import gitrepo, ks
 
 DATA = Path(__file__).parent / "data" / "flux"
 KS = ObjectRef("Kustomization", "team-a", "apps")
 HR = ObjectRef("HelmRelease", "apps", "redis")
 GIT = ObjectRef("GitRepository", "flux-system", "fleet")
+READY, FAILED = StepResult.READY, StepResult.FAILED
 
 
 def text(name):
@@ -28,6 +30,22 @@ def text(name):
 
 def result(stderr, code=0, argv=("flux",)):
     return runner.Result(tuple(argv), "", stderr, code)
+
+
+class FakeRun:
+    """Stands in for runner.run: records each call; answers with `answer(argv)`, a
+    runner.Result or an exception to raise."""
+
+    def __init__(self, answer):
+        self.answer = answer if callable(answer) else (lambda argv: answer)
+        self.calls = []
+
+    def __call__(self, argv, **kwargs):
+        self.calls.append((argv, kwargs))
+        got = self.answer(argv)
+        if isinstance(got, Exception):
+            raise got
+        return got
 
 
 # --------------------------------------------------------------------------- argv
@@ -52,27 +70,21 @@ def test_go_duration(seconds, expected):
     assert go_duration(seconds) == expected
 
 
-@pytest.mark.parametrize("value,seconds", [("5m", 300), ("90s", 90), ("1h30m", 5400), ("20", 20),
-                                           ("nope", None), ("0s", None)])
-def test_parse_timeout(value, seconds):
-    assert fluxcli.parse_timeout(value) == seconds
-
-
 def test_request_value_is_rfc3339nano():
     assert fluxcli.request_value(1_700_000_000_123_456_789) == "2023-11-14T22:13:20.123456789Z"
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", fluxcli.request_value())
 
 
-def test_global_flags_reach_flux(mocker):
-    run = mocker.patch.object(runner, "run", return_value=result(text("reconcile_kustomization_from_git.golden")))
-    backend = fluxcli.FluxBackend(None, {}, kube_options=KubeOptions(context="prod", kubeconfig="/k"))
+def test_global_flags_reach_flux():
+    run = FakeRun(result(text("reconcile_kustomization_from_git.golden")))
+    backend = fluxcli.FluxBackend(None, {}, kube_options=KubeOptions(context="prod", kubeconfig="/k"), run=run)
     step = Step(KS)
     backend.start(step, 60)
     backend.pool.shutdown(wait=True)
-    argv = run.call_args.args[0]
+    argv, kwargs = run.calls[-1]
     assert argv == ["flux", "--kubeconfig=/k", "--context=prod", "reconcile", "kustomization",
                     "-n", "team-a", "--timeout", "1m0s", "--", "apps"]
-    assert run.call_args.kwargs["ok_codes"] == (0, 1)
+    assert kwargs["ok_codes"] == (0, 1)
 
 
 # --------------------------------------------------------------------------- output
@@ -110,14 +122,12 @@ def test_other_exit_codes_use_the_last_line():
     assert not out.ok and out.message == "unable to connect: connection refused"
 
 
-def test_run_flux_maps_exit_codes(mocker):
-    mocker.patch.object(runner, "run", return_value=result(text("reconcile_failed.txt"), 1))
-    assert not fluxcli.run_flux(["flux"], 60).ok
-    mocker.patch.object(runner, "run", side_effect=CommandFailed("x", ["flux"], 2, "✗ boom\n"))
-    assert fluxcli.run_flux(["flux"], 60).message == "boom"
-    mocker.patch.object(runner, "run", side_effect=CommandNotFound("flux: command not found"))
+def test_run_flux_maps_exit_codes():
+    assert not fluxcli.run_flux(["flux"], 60, FakeRun(result(text("reconcile_failed.txt"), 1))).ok
+    failed = FakeRun(CommandFailed("x", ["flux"], 2, "✗ boom\n"))
+    assert fluxcli.run_flux(["flux"], 60, failed).message == "boom"
     with pytest.raises(CommandNotFound) as err:
-        fluxcli.run_flux(["flux"], 60)
+        fluxcli.run_flux(["flux"], 60, FakeRun(CommandNotFound("flux: command not found")))
     assert "--no-flux" in err.value.hint
 
 
@@ -133,32 +143,31 @@ class Reads:
         return next(self.answers)
 
 
-def test_flux_backend_end_to_end(mocker):
+def test_flux_backend_end_to_end():
     outputs = {"fleet": result(text("reconcile_kustomization_from_git.golden").split("► annotating Kustomization")[0]),
                "infra": result(text("reconcile_failed.txt"), 1),
                "apps": result(text("reconcile_kustomization_from_git.golden"))}
-    run = mocker.patch.object(runner, "run", side_effect=lambda argv, **kw: outputs[argv[-1]])
+    run = FakeRun(lambda argv: outputs[argv[-1]])
     infra = ObjectRef("Kustomization", "flux-system", "infra")
     apps = ObjectRef("Kustomization", "flux-system", "apps")
     other = ObjectRef("Kustomization", "flux-system", "other")
     git = ObjectRef("GitRepository", "flux-system", "fleet")
     outputs["other"] = result(text("reconcile_kustomization_from_git.golden"))
     steps = [Step(git), Step(infra, (git,), git), Step(apps, (infra, git), git), Step(other, (git,), git)]
-    backend = fluxcli.FluxBackend(None, {})
+    backend = fluxcli.FluxBackend(None, {}, run=run)
     outcome = execute(Plan(steps), backend, sleep=lambda s: None, poll_interval=0)
     results = {r.ref.name: (r.result, r.message) for r in outcome.results}
     assert results["fleet"] == (READY, "fetched revision 6.3.5@sha1:67e2c98a60dc92283531412a9e604dd4bae005a9")
     assert results["infra"][0] == FAILED
     assert results["apps"] == ("skipped", "dependency Kustomization/flux-system/infra failed")
     assert results["other"][0] == READY
-    called = sorted(c.args[0][-1] for c in run.call_args_list)
+    called = sorted(argv[-1] for argv, _ in run.calls)
     assert called == ["fleet", "infra", "other"]
 
 
-def test_flux_waiting_then_ready_from_the_object(mocker):
-    mocker.patch.object(runner, "run", return_value=result(text("reconcile_dependency.txt"), 1))
+def test_flux_waiting_then_ready_from_the_object():
     apps = ObjectRef("Kustomization", "flux-system", "apps")
-    backend = fluxcli.FluxBackend(None, {})
+    backend = fluxcli.FluxBackend(None, {}, run=FakeRun(result(text("reconcile_dependency.txt"), 1)))
     waiting = parse_object(ks("apps", deps=["infra"], ready="False"))
     ready = parse_object(ks("apps", deps=["infra"]))
     backend.reader = Reads({apps: waiting}, {apps: waiting}, {apps: ready})
@@ -168,12 +177,11 @@ def test_flux_waiting_then_ready_from_the_object(mocker):
     assert [e.kind for e in seen if e.ref == apps][:2] == ["start", "waiting"]
 
 
-def test_flux_ok_then_revision_rule_checked(mocker):
-    mocker.patch.object(runner, "run", return_value=result(text("reconcile_kustomization_from_git.golden")))
+def test_flux_ok_then_revision_rule_checked():
     infra = ObjectRef("Kustomization", "flux-system", "infra")
     git = ObjectRef("GitRepository", "flux-system", "flux-system")
     step = Step(infra, (), git, check_revision=True)
-    backend = fluxcli.FluxBackend(None, {})
+    backend = fluxcli.FluxBackend(None, {}, run=FakeRun(result(text("reconcile_kustomization_from_git.golden"))))
     behind = parse_object(ks("infra", revision="main@sha1:" + "1" * 40))
     current = parse_object(ks("infra"))
     src = parse_object(gitrepo())
@@ -191,19 +199,18 @@ def test_a_start_that_fails_at_once_frees_its_slot():
                 raise ClusterError("annotate refused")
 
         def poll(self, steps):
-            return {s.ref: Observation(READY, "ok") for s in steps}
+            return {s.ref: Observation(Observed.READY, "ok") for s in steps}
 
     a, b = ObjectRef("Kustomization", "ns", "a"), ObjectRef("Kustomization", "ns", "b")
     outcome = execute(Plan([Step(a), Step(b)]), FailsA(), parallel=1, sleep=lambda s: None, poll_interval=0)
     assert [(r.ref.name, r.result) for r in outcome.results] == [("a", FAILED), ("b", READY)]
 
 
-def test_annotate_passes_the_users_global_flags_once(mocker):
-    from kubectl_depgraph.acquire.cluster import Kubectl
-    run = mocker.patch.object(runner, "run", return_value=result(""))
-    kubectl = Kubectl(KubeOptions(context="prod", kubeconfig="/k", request_timeout="10s"))
+def test_annotate_passes_the_users_global_flags_once():
+    run = FakeRun(result(""))
+    kubectl = Kubectl(KubeOptions(context="prod", kubeconfig="/k", request_timeout="10s"), run=run)
     kubectl.request_reconcile([KS], "2026-11-21T10:00:00.000000001Z")
-    assert run.call_args.args[0] == [
+    assert run.calls[-1][0] == [
         "kubectl", "--kubeconfig=/k", "--context=prod", "--request-timeout=10s", "annotate", "--overwrite",
         "-n", "team-a", "kustomizations.kustomize.toolkit.fluxcd.io/apps",
         "reconcile.fluxcd.io/requestedAt=2026-11-21T10:00:00.000000001Z"]

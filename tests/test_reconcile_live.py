@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from kubectl_depgraph.cli.reconcile import parse_timeout
 from tests.apiserver import TEST_DELAY, TEST_OUTCOME, helmrelease, kustomization, source
 from tests.clirun import invoke
 from tests.conftest import load_scenario
@@ -203,3 +204,9 @@ def test_unknown_name_is_a_usage_error(live):
     out = reconcile(env, "nope")
     assert out.code == 2
     assert "no Flux object matches 'nope'" in out.stderr
+
+
+@pytest.mark.parametrize("value,seconds", [("5m", 300), ("90s", 90), ("1h30m", 5400), ("20", 20),
+                                           ("nope", None), ("0s", None)])
+def test_parse_timeout(value, seconds):
+    assert parse_timeout(value) == seconds

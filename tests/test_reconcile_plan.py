@@ -5,10 +5,9 @@ import pytest
 
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.model import ObjectRef
-from kubectl_depgraph.judge.plan import (FAILED, INTERRUPTED, READY, SKIPPED, SUSPENDED, Step, plan,
-                                         select)
-from kubectl_depgraph.reconcile.executor import (PROGRESSING, WAITING, Backend, Observation, critical_path,
-                                                 execute, judge)
+from kubectl_depgraph.judge.plan import StepResult, Step, plan, select
+from kubectl_depgraph.reconcile.executor import (Backend, Observation, Observed, critical_path, execute,
+                                                 judge)
 from kubectl_depgraph.render.reconcile import render_event, render_notes, render_plan, render_summary
 from kubectl_depgraph.render.style import Style
 from kubectl_depgraph.model import parse_object
@@ -20,6 +19,13 @@ def K(name, ns="flux-system"):
 
 
 GIT = ObjectRef("GitRepository", "flux-system", "flux-system")
+READY, FAILED, SKIPPED = StepResult.READY, StepResult.FAILED, StepResult.SKIPPED
+SUSPENDED, INTERRUPTED = StepResult.SUSPENDED, StepResult.INTERRUPTED
+
+
+def step_of(p, ref):
+    """The plan's step for `ref`."""
+    return next(s for s in p.steps if s.ref == ref)
 
 
 def diamond(**extra):
@@ -52,10 +58,10 @@ def test_diamond_waves_and_one_source_step():
     p = plan(graph, select(graph))
     assert [(w, [s.ref.name for s in steps]) for w, steps in p.waves()] == [
         (1, ["flux-system", "infra"]), (2, ["cache", "db"]), (3, ["apps"])]
-    assert p.step(K("apps")).needs == (K("cache"), K("db"), GIT)
+    assert step_of(p, K("apps")).needs == (K("cache"), K("db"), GIT)
     assert p.steps[0] == Step(GIT, wave=1)
     # infra shares the source with its dependents: the revision rule applies to it.
-    assert p.step(K("infra")).check_revision and not p.step(K("apps")).check_revision
+    assert step_of(p, K("infra")).check_revision and not step_of(p, K("apps")).check_revision
 
 
 def test_plan_does_not_depend_on_input_order():
@@ -69,7 +75,7 @@ def test_plan_does_not_depend_on_input_order():
 def test_no_source():
     graph = diamond()
     p = plan(graph, select(graph), sources=False)
-    assert not p.sources and p.step(K("infra")).needs == ()
+    assert not p.sources and step_of(p, K("infra")).needs == ()
 
 
 def test_outside_dependency_not_ready_is_noted():
@@ -110,8 +116,9 @@ def test_missing_dependency_skips_with_the_wrong_kind_hint():
     graph = graph_of(hr("redis", ns="flux-system"), ks("apps", deps=["redis"]))
     p = plan(graph, select(graph), sources=False)
     skipped = {e.ref.name: e.message for e in p.excluded}
-    assert skipped["apps"] == ("dependency Kustomization/flux-system/redis does not exist "
-                               "(there is a HelmRelease of that name)")
+    assert skipped["apps"] == ("dependency Kustomization/flux-system/redis does not exist; "
+                               "a HelmRelease of that name exists, but a Kustomization can only "
+                               "depend on Kustomizations")
 
 
 def test_dry_run_text():
@@ -129,20 +136,20 @@ def test_judge_waits_for_the_request_then_reads_ready():
     step = Step(K("apps"))
     assert judge(step, obj, requested="t1").state == "pending"
     handled = parse_object({**ks("apps"), "status": {**ks("apps")["status"], "lastHandledReconcileAt": "t1"}})
-    assert judge(step, handled, requested="t1") == Observation(READY, f"applied revision {REV}")
+    assert judge(step, handled, requested="t1") == Observation(Observed.READY, f"applied revision {REV}")
     waiting = parse_object(ks("apps", deps=["infra"], ready="False"))
-    assert judge(step, waiting).state == WAITING
+    assert judge(step, waiting).state == Observed.WAITING
     failed = parse_object(ks("apps", ready="False", reason="BuildFailed", message="kustomize build failed"))
-    assert judge(step, failed) == Observation(FAILED, "kustomize build failed")
+    assert judge(step, failed) == Observation(Observed.FAILED, "kustomize build failed")
     stale = parse_object(ks("apps", generation=2, observed=1))
-    assert judge(step, stale).state == PROGRESSING
+    assert judge(step, stale).state == Observed.PROGRESSING
 
 
 def test_judge_revision_rule():
     step = Step(K("infra"), (), GIT, check_revision=True)
     behind = parse_object(ks("infra", revision="main@sha1:" + "0" * 40))
-    assert judge(step, behind, source_obj=parse_object(gitrepo())).state == PROGRESSING
-    assert judge(step, parse_object(ks("infra")), source_obj=parse_object(gitrepo())).state == READY
+    assert judge(step, behind, source_obj=parse_object(gitrepo())).state == Observed.PROGRESSING
+    assert judge(step, parse_object(ks("infra")), source_obj=parse_object(gitrepo())).state == Observed.READY
 
 
 
@@ -156,11 +163,11 @@ def test_judge_failure_retried_by_the_controller_fails_the_step():
     m["status"]["conditions"].append(condition("Reconciling", "True", "ProgressingWithRetry",
                                                "Detecting drift for revision x with a timeout of 50s"))
     obj = parse_object(m)
-    assert judge(Step(K("apps")), obj, requested="t1") == Observation(FAILED, "kustomize build failed")
+    assert judge(Step(K("apps")), obj, requested="t1") == Observation(Observed.FAILED, "kustomize build failed")
     # A run in progress (Ready=Unknown, Reconciling Progressing) is still progressing.
     m["status"]["conditions"] = [condition("Ready", "Unknown", "Progressing", "Reconciliation in progress"),
                                  condition("Reconciling", "True", "Progressing", "")]
-    assert judge(Step(K("apps")), parse_object(m), requested="t1").state == PROGRESSING
+    assert judge(Step(K("apps")), parse_object(m), requested="t1").state == Observed.PROGRESSING
 
 # --------------------------------------------------------------------------- the scheduler
 
@@ -191,11 +198,11 @@ class SimBackend(Backend):
         for step in steps:
             name = step.ref.name
             if self.now - self.started[name] >= self.durations.get(name, 1.0):
-                outcome = self.outcomes.get(name, READY)
+                outcome = self.outcomes.get(name, Observed.READY)
                 if outcome != "never":
                     seen[step.ref] = Observation(outcome, f"{name} {outcome}")
             else:
-                seen[step.ref] = Observation(PROGRESSING, "reconciling")
+                seen[step.ref] = Observation(Observed.PROGRESSING, "reconciling")
         return seen
 
     def close(self, interrupted=False):
@@ -231,7 +238,7 @@ def test_parallel_bound_and_priority_to_the_longest_chain():
 
 def test_failure_skips_dependents_only():
     graph = diamond()
-    sim = SimBackend({}, outcomes={"cache": FAILED})
+    sim = SimBackend({}, outcomes={"cache": Observed.FAILED})
     outcome, events = run(graph, sim)
     results = {r.ref.name: (r.result, r.message) for r in outcome.results}
     assert results["apps"] == (SKIPPED, "dependency Kustomization/flux-system/cache failed")
@@ -243,7 +250,7 @@ def test_failure_skips_dependents_only():
 
 def test_fail_fast():
     graph = graph_of(ks("bad"), ks("x1"), ks("x2"), ks("x3"))
-    sim = SimBackend({"bad": 0.5}, outcomes={"bad": FAILED})
+    sim = SimBackend({"bad": 0.5}, outcomes={"bad": Observed.FAILED})
     outcome, _ = run(graph, sim, parallel=1, fail_fast=True)
     results = {r.ref.name: r.result for r in outcome.results}
     assert results["bad"] == FAILED

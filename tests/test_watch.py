@@ -1,6 +1,8 @@
 """Watches: the API-server double's `?watch=1` through the real kubectl, runner.stream, the
 JSON stream decoder, and the reconcile backend reading through one watch per kind (with its
-fallbacks to listing, resumption, relisting after 410, and no process left behind)."""
+fallbacks to listing, resumption, relisting after 410, and no process left behind).
+How KindWatch and ObjectReader judge a refusal or a failed start is checked with a fake
+runner passed to Kubectl (no processes)."""
 
 import json
 import os
@@ -16,7 +18,7 @@ import pytest
 
 from kubectl_depgraph import runner
 from kubectl_depgraph.acquire.cluster import KubeOptions, Kubectl
-from kubectl_depgraph.errors import CommandNotFound
+from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound
 from kubectl_depgraph.acquire.watch import JsonStream, KindWatch, ObjectReader
 from kubectl_depgraph.model import KUSTOMIZATION, ObjectRef
 from tests.apiserver import TEST_DELAY, Forbid, kustomization, source
@@ -284,20 +286,158 @@ def test_kind_watch_relists_after_410(kind_watch):
     assert len(lists) == 2 and watch.live
 
 
-def test_kind_watch_gives_up_when_forbidden(kind_watch):
-    server, watch, changes = kind_watch([ks("infra")], forbid=[Forbid(["watch"], "kustomizations")])
+# With a fake runner (no processes): what KindWatch makes of a watch's exit and stderr.
+# The real kubectl's words for these cases are checked above (test_watch_forbidden_by_rbac).
+
+class FakeStream:
+    """A runner.Stream that plays a script: `lines` go to on_line when the watch waits
+    for the process, then it ends with `exit_code` and `stderr`; `hold` keeps it running
+    until stopped."""
+
+    def __init__(self, on_line, lines=(), exit_code=0, stderr="", hold=False):
+        self.on_line, self.lines, self.hold = on_line, list(lines), hold
+        self.result = (exit_code, stderr)
+        self.exit_code, self.stderr = None, ""
+        self._stopped = threading.Event()
+
+    @property
+    def running(self):
+        return self.exit_code is None
+
+    def wait(self, timeout=None):
+        for line in self.lines:
+            if self._stopped.is_set() or self.on_line(line):
+                break
+        if self.hold:
+            self._stopped.wait(timeout)
+        self.exit_code, self.stderr = self.result
+        return True
+
+    def stop(self, wait=True):
+        self._stopped.set()
+
+
+class Scripted:
+    """A fake kubectl for one KindWatch: `lists` answer `get --raw` lists in turn (the
+    last one repeats); each watch started plays the next of `watches` (kwargs of FakeStream)."""
+
+    def __init__(self, lists, watches):
+        self.lists, self.watches = list(lists), list(watches)
+        self.list_calls, self.watch_argvs = [], []
+
+    def run(self, argv, **kwargs):
+        self.list_calls.append(argv)
+        items, rv = self.lists.pop(0) if len(self.lists) > 1 else self.lists[0]
+        doc = {"kind": "KustomizationList", "metadata": {"resourceVersion": rv}, "items": items}
+        return runner.Result(tuple(argv), json.dumps(doc), "", 0)
+
+    def stream(self, argv, on_line):
+        self.watch_argvs.append(argv)
+        return FakeStream(on_line, **(self.watches.pop(0) if self.watches else {"hold": True}))
+
+
+@pytest.fixture
+def scripted_watch():
+    """scripted_watch(lists, watches) -> (Scripted, KindWatch of Kustomizations)."""
+    made = []
+
+    def make(lists, watches):
+        fake = Scripted(lists, watches)
+        kubectl = Kubectl(KubeOptions(), run=fake.run, stream=fake.stream)
+        reader = ObjectReader(kubectl, {KUSTOMIZATION: "kustomize.toolkit.fluxcd.io/v1"}, None)
+        watch = KindWatch(KUSTOMIZATION, reader, kubectl, lambda: None)
+        made.append(watch)
+        return fake, watch
+    yield make
+    for watch in made:
+        watch.stop()
+
+
+def event(kind, obj):
+    return json.dumps({"type": kind, "object": obj}) + "\n"
+
+
+def test_kind_watch_gives_up_when_forbidden(scripted_watch):
+    refusal = ('Error from server (Forbidden): kustomizations.kustomize.toolkit.fluxcd.io is forbidden: '
+               'User "jane" cannot watch resource "kustomizations" in API group '
+               '"kustomize.toolkit.fluxcd.io" at the cluster scope\n')
+    fake, watch = scripted_watch([([ks("infra")], "5")], [{"exit_code": 1, "stderr": refusal}])
     until(lambda: watch.failed)
     assert "forbidden" in watch.failed and not watch.live
-    assert len(server.requests_matching("GET", KS_PATH + "$", watch="1")) == 1, "no retry of a refusal"
+    assert len(fake.watch_argvs) == 1, "no retry of a refusal"
 
 
-def test_kind_watch_retries_a_failed_start(kind_watch):
-    server, watch, _ = kind_watch([ks("infra")], faults=[])
-    server.fail_next(1, pattern=r"watch=1")
-    until(lambda: len(server.requests_matching("GET", KS_PATH + "$", watch="1")) == 2)
-    server.set_object(ks("apps"))
+def test_kind_watch_retries_a_failed_start(scripted_watch):
+    error = 'Error from server (InternalError): an error on the server ("") has prevented the request\n'
+    fake, watch = scripted_watch([([ks("infra")], "5")],
+                                 [{"exit_code": 1, "stderr": error},
+                                  {"lines": [event("ADDED", {**ks("apps"), "metadata": {
+                                      **ks("apps")["metadata"], "resourceVersion": "6"}})], "hold": True}])
     until(lambda: watch.get(ObjectRef(KUSTOMIZATION, FS, "apps")) is not None)
-    assert watch.failed is None
+    assert len(fake.watch_argvs) == 2 and watch.failed is None
+    assert all("resourceVersion=5" in argv[-1] for argv in fake.watch_argvs), "resumed, not relisted"
+    assert len(fake.list_calls) == 1
+
+
+# --------------------------------------------------------------------------- ObjectReader and RBAC
+
+def forbidden_list(plural, group):
+    return (f'Error from server (Forbidden): {plural}.{group} is forbidden: User "jane" cannot list '
+            f'resource "{plural}" in API group "{group}" at the cluster scope\n')
+
+
+KS_GROUP = "kustomize.toolkit.fluxcd.io"
+
+
+def ks_list(*namespaces):
+    doc = {"kind": "List", "metadata": {"resourceVersion": "1"},
+           "items": [ks("apps", namespace=ns) for ns in namespaces]}
+    return json.dumps(doc)
+
+
+def test_reader_lists_per_namespace_once_cluster_wide_is_forbidden():
+    calls = []
+
+    def run(argv, **kwargs):
+        calls.append(argv[-1])
+        if argv[-1] == KS_PATH:
+            raise CommandFailed("kubectl get failed", argv, 1, forbidden_list("kustomizations", KS_GROUP))
+        return runner.Result(tuple(argv), ks_list(argv[-1].split("/")[-2]), "", 0)
+    kubectl = Kubectl(KubeOptions(), run=run)
+    with ThreadPoolExecutor(2) as pool:
+        reader = ObjectReader(kubectl, {KUSTOMIZATION: f"{KS_GROUP}/v1"}, pool)
+        refs = [ObjectRef(KUSTOMIZATION, "team-b", "apps"), ObjectRef(KUSTOMIZATION, "team-a", "apps")]
+        with pytest.raises(ClusterError, match="cluster-wide is forbidden; reading per namespace"):
+            reader.read(refs)
+        found = reader.read(refs)
+    assert all(found[r] is not None for r in refs)
+    assert calls == [KS_PATH, f"/apis/{KS_GROUP}/v1/namespaces/team-a/kustomizations",
+                     f"/apis/{KS_GROUP}/v1/namespaces/team-b/kustomizations"]
+
+
+def test_reader_reads_per_namespace_what_the_graph_read_could_not_list():
+    # One Kubectl, one memory: a kind the graph read found forbidden cluster-wide is
+    # read per namespace by the reconcile's reader from its first poll.
+    calls = []
+
+    def run(argv, **kwargs):
+        calls.append(argv[1:])
+        if argv[1:3] == ["get", "namespaces"]:
+            return runner.Result(tuple(argv), "team-a team-b", "", 0)
+        if "-A" in argv:
+            return runner.Result(tuple(argv), "", forbidden_list("kustomizations", KS_GROUP), 1)
+        if "-n" in argv:
+            return runner.Result(tuple(argv), ks_list(argv[argv.index("-n") + 1]), "", 0)
+        return runner.Result(tuple(argv), ks_list(argv[-1].split("/")[-2]), "", 0)
+    kubectl = Kubectl(KubeOptions(), run=run)
+    fetched = kubectl.flux_objects()
+    assert fetched.namespaces_read == ["team-a", "team-b"] and len(fetched.items) == 2
+    del calls[:]
+    with ThreadPoolExecutor(2) as pool:
+        reader = ObjectReader(kubectl, {KUSTOMIZATION: f"{KS_GROUP}/v1"}, pool)
+        found = reader.read([ObjectRef(KUSTOMIZATION, "team-a", "apps")])
+    assert found[ObjectRef(KUSTOMIZATION, "team-a", "apps")] is not None
+    assert calls == [["get", "--raw", f"/apis/{KS_GROUP}/v1/namespaces/team-a/kustomizations"]]
 
 
 # --------------------------------------------------------------------------- reconcile through watches

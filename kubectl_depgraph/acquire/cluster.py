@@ -1,7 +1,8 @@
 """Live input and cluster writes through the real kubectl (and flux) binaries.
 
-argv builders are pure; every call goes through runner.run. Reading uses one
-`kubectl get <all flux kinds> -o json` call in the common case."""
+argv builders are pure; every call goes through runner.run (or runner.stream for a
+watch), injectable for tests. Reading uses one `kubectl get <all flux kinds> -o json`
+call in the common case."""
 
 import json
 import os
@@ -60,18 +61,24 @@ def _kind_for_resource(text):
 
 
 class Kubectl:
-    """A kubectl binary plus the user's global flags."""
+    """A kubectl binary plus the user's global flags, and what RBAC let it list.
 
-    def __init__(self, opts: KubeOptions):
+    `run` and `stream` default to runner.run and runner.stream (looked up when the
+    Kubectl is made); tests pass fakes."""
+
+    def __init__(self, opts: KubeOptions, run=None, stream=None):
         self.opts = opts
+        self._run = run or runner.run
+        self._stream = stream or runner.stream
+        self._per_namespace = set()   # kinds we may not list across all namespaces
 
     def argv(self, *args):
         return [self.opts.kubectl, *self.opts.global_args(), *args]
 
     def run(self, *args, ok_codes=(0,), stdin=None):
         try:
-            return runner.run(self.argv(*args), ok_codes=ok_codes, stdin=stdin,
-                              timeout=self._process_timeout())
+            return self._run(self.argv(*args), ok_codes=ok_codes, stdin=stdin,
+                             timeout=self._process_timeout())
         except CommandNotFound as exc:
             if runner.which(self.opts.kubectl):   # there, but exec failed
                 detail = exc.message.split(": ", 1)[-1]
@@ -100,6 +107,17 @@ class Kubectl:
             return DEFAULT_PROCESS_TIMEOUT
         # kubectl makes a few requests per call (discovery, then the lists)
         return max(5.0, seconds * 3 + 5)
+
+    # --- where a kind may be listed (RBAC) ------------------------------------------
+    def refused_cluster_wide(self, kinds):
+        """Listing `kinds` across all namespaces is forbidden: list them per namespace
+        from now on (like kubectl-tree: read what we may)."""
+        self._per_namespace.update(kinds)
+
+    def list_scopes(self, kind, namespaces):
+        """Where to list `kind` to find its objects in `namespaces`: [None] (one list
+        across all namespaces), or each namespace once that list was refused."""
+        return sorted(set(namespaces)) if kind in self._per_namespace else [None]
 
     # --- reads --------------------------------------------------------------------
     def current_namespace(self):
@@ -137,11 +155,12 @@ class Kubectl:
         if not forbidden:
             fetched.items = items
             return fetched
-        return self._per_namespace(kinds, items, forbidden, fetched)
-
-    def _per_namespace(self, kinds, items, forbidden, fetched):
-        # Like kubectl-tree: list what we may, say what was omitted.
         denied = sorted({_kind_for_resource(r) for r, _ in forbidden} - {None})
+        self.refused_cluster_wide(denied)
+        return self._read_per_namespace(denied, items, fetched)
+
+    def _read_per_namespace(self, denied, items, fetched):
+        # List what we may, say what was omitted.
         allowed_items = [i for i in items if i.get("kind") not in denied]
         namespaces = self._readable_namespaces()
         seen = {(i.get("kind"), (i.get("metadata") or {}).get("namespace"),
@@ -230,11 +249,16 @@ class Kubectl:
             query += f"&resourceVersion={resource_version}"
         return self.argv("get", "--raw", f"{path}?{query}")
 
+    def watch(self, path, resource_version, on_line):
+        """Start the watch of `path` in the background; each stdout line goes to
+        on_line(line). Returns the runner.Stream (stop(), wait(), exit_code, stderr)."""
+        return self._stream(self.watch_argv(path, resource_version), on_line)
+
     # --- offline (--path) -------------------------------------------------------------
     def kustomize(self, folder, timeout):
         """`kubectl kustomize FOLDER` as text: a local build, no cluster and no global flags."""
         argv = [self.opts.kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", folder]
-        return runner.run(argv, timeout=timeout).stdout
+        return self._run(argv, timeout=timeout).stdout
 
 
 def parse_json(text, what):

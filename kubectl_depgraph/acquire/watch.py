@@ -20,10 +20,9 @@ class ObjectReader:
     polling many objects stays cheap; the API version comes from the objects already read."""
 
     def __init__(self, kubectl, versions, pool):
-        self.kubectl = kubectl
+        self.kubectl = kubectl             # also knows which kinds RBAC lets us list cluster-wide
         self.versions = dict(versions)     # kind -> apiVersion ("group/version")
         self.pool = pool
-        self._per_namespace = set()        # kinds we may not list cluster-wide
 
     def read(self, refs):
         """{ref: FluxObject or None} for `refs` (None: does not exist)."""
@@ -34,10 +33,9 @@ class ObjectReader:
         for kind, wanted in sorted(by_kind.items()):
             if kind not in self.versions:
                 jobs += [(kind, None, ref) for ref in sorted(wanted)]
-            elif kind in self._per_namespace:
-                jobs += [(kind, ns, None) for ns in sorted({r.namespace for r in wanted})]
             else:
-                jobs.append((kind, None, None))
+                scopes = self.kubectl.list_scopes(kind, {r.namespace for r in wanted})
+                jobs += [(kind, ns, None) for ns in scopes]
         found = {}
         for items in self.pool.map(lambda job: self._fetch(*job), jobs):
             for item in items:
@@ -54,7 +52,7 @@ class ObjectReader:
             return self.list(kind, namespace)[0]
         except ClusterError as exc:
             if namespace is None and "forbidden" in exc.message.lower():
-                self._per_namespace.add(kind)
+                self.kubectl.refused_cluster_wide([kind])
                 raise ClusterError(f"listing {resource_name(kind)} cluster-wide is forbidden; "
                                    "reading per namespace from now on") from exc
             raise
@@ -194,8 +192,7 @@ class KindWatch:
                     return
                 self._events, self._abort = 0, False
                 self._decoder = JsonStream()
-                argv = self.kubectl.watch_argv(self.reader.path(self.kind), self._rv)
-                proc = self._proc = runner.stream(argv, self._line)
+                proc = self._proc = self.kubectl.watch(self.reader.path(self.kind), self._rv, self._line)
             if self._abort:   # its first lines arrived before self._proc was set
                 proc.stop(wait=False)
             began = time.monotonic()

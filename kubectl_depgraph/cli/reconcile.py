@@ -12,16 +12,17 @@ from kubectl_depgraph.acquire.watch import versions_of
 from kubectl_depgraph.judge import plan as planner
 from kubectl_depgraph.reconcile import backends, executor
 from kubectl_depgraph.cli.common import empty_sentence, input_options, load_graph
-from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError
-from kubectl_depgraph.model import HELMRELEASE, KUSTOMIZATION
+from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError   # FAILED…OK: exit codes
+from kubectl_depgraph.model import KIND_ALIASES, SHORT, WORKLOAD_KINDS
 from kubectl_depgraph.render.reconcile import (render_event, render_live, render_notes, render_plan,
                                                render_summary)
 from kubectl_depgraph.render.style import Style
+from kubectl_depgraph.timeutil import parse_duration
 
 # Between reads of the running objects: each read is one `kubectl get --raw` per kind.
 POLL_INTERVAL = 0.05
-KINDS = {"ks": KUSTOMIZATION, "kustomization": KUSTOMIZATION, "hr": HELMRELEASE,
-         "helmrelease": HELMRELEASE}
+# --kind takes the short and the singular spelling (model.KIND_ALIASES reads them).
+KIND_CHOICES = sorted(spelling for kind in WORKLOAD_KINDS for spelling in (SHORT[kind], kind.lower()))
 
 
 @click.command()
@@ -29,7 +30,7 @@ KINDS = {"ks": KUSTOMIZATION, "kustomization": KUSTOMIZATION, "hr": HELMRELEASE,
 @click.option("--dry-run", is_flag=True, help="Print the plan (waves and exact commands); change nothing.")
 @click.option("--dependents", is_flag=True, help="Also reconcile everything that depends on NAME.")
 @click.option("--dependencies", is_flag=True, help="Also reconcile everything NAME depends on (first).")
-@click.option("--kind", type=click.Choice(sorted(KINDS)), help="Only Kustomizations (ks) or HelmReleases (hr).")
+@click.option("--kind", type=click.Choice(KIND_CHOICES), help="Only Kustomizations (ks) or HelmReleases (hr).")
 @click.option("--parallel", type=click.IntRange(min=1), default=executor.DEFAULT_PARALLEL, show_default=True,
               metavar="N", help="At most N reconciles at a time.")
 @click.option("--timeout", default="5m", show_default=True, metavar="DURATION",
@@ -58,7 +59,7 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
       kubectl depgraph reconcile apps --dependencies
       kubectl depgraph reconcile infra --dependents --parallel 8 --timeout 10m
       kubectl depgraph reconcile --path ./clusters/prod --dry-run"""
-    seconds = backends.parse_timeout(timeout)
+    seconds = parse_timeout(timeout)
     if seconds is None:
         raise UsageError(f"invalid --timeout {timeout!r}", hint="use a duration such as 90s, 5m or 1h")
     if (dependents or dependencies) and not names:
@@ -72,7 +73,8 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
 
     inventory, graph = load_graph(common)
     starts = list(common.resolve(graph, names).starts) or None
-    selected = planner.select(graph, starts, common.view.namespace, dependents, dependencies, KINDS.get(kind))
+    selected = planner.select(graph, starts, common.view.namespace, dependents, dependencies,
+                              KIND_ALIASES.get(kind))
     if not selected:
         click.echo(empty_sentence(common, inventory) if not names else "nothing selected to reconcile")
         return OK
@@ -100,6 +102,12 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
     if outcome.interrupted:
         return INTERRUPTED
     return OK if outcome.ok else FAILED
+
+
+def parse_timeout(text):
+    """`--timeout` value (Go duration or seconds) → seconds; None when invalid."""
+    seconds = parse_duration(text)
+    return seconds if seconds and seconds > 0 else None
 
 
 def _stderr_is_tty():

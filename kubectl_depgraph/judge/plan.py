@@ -2,21 +2,27 @@
 order, which sources to refresh first, and what is left out and why. Nothing here
 reads the cluster; reconcile/executor.py runs a Plan."""
 
+import enum
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
 from kubectl_depgraph.errors import UsageError
-from kubectl_depgraph.graph import cycle_path
-from kubectl_depgraph.model import FLUX_CLI_KIND, KUSTOMIZATION, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef
-from kubectl_depgraph.judge.status import classify, ready_for_dependents, revision_behind
+from kubectl_depgraph.model import (FLUX_CLI_KIND, KUSTOMIZATION, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef,
+                                    cycle_path)
+from kubectl_depgraph.judge.status import Gate, classify, dependency_verdict, ready_for_dependents
 
-# Results of one object (summary table vocabulary).
-READY = "ready"
-FAILED = "failed"
-SKIPPED = "skipped"
-SUSPENDED = "suspended"
-INTERRUPTED = "interrupted"
 
+class StepResult(str, enum.Enum):
+    """What became of one selected object in a run (the summary table's RESULT column)."""
+
+    READY = "ready"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    SUSPENDED = "suspended"
+    INTERRUPTED = "interrupted"
+
+    def __str__(self):   # the word itself, in f-strings too
+        return self.value
 
 
 # --------------------------------------------------------------------------- the plan
@@ -41,7 +47,7 @@ class Excluded:
     """A selected object that will not be reconciled: result SUSPENDED or SKIPPED."""
 
     ref: ObjectRef
-    result: str
+    result: StepResult
     message: str
 
 
@@ -76,12 +82,6 @@ class Plan:
         for step in self.steps:
             by_wave.setdefault(step.wave, []).append(step)
         return [(w, sorted(by_wave[w], key=lambda s: (not s.is_source, s.ref))) for w in sorted(by_wave)]
-
-    def step(self, ref):
-        for s in self.steps:
-            if s.ref == ref:
-                return s
-        return None
 
 
 def select(graph, starts=None, namespace=None, dependents=False, dependencies=False, kind=None):
@@ -132,24 +132,23 @@ def plan(graph, selected, sources=True):
             else:
                 member = min(graph.upstream([ref]) & set(on_cycle))
                 message = f"depends on {member}, which is in a dependency cycle"
-            result.excluded.append(Excluded(ref, SKIPPED, message))
+            result.excluded.append(Excluded(ref, StepResult.SKIPPED, message))
             blocking[ref] = message
             continue
         if obj.suspended:
             if ready_for_dependents(obj):
-                result.excluded.append(Excluded(ref, SUSPENDED, "resource is suspended"))
+                result.excluded.append(Excluded(ref, StepResult.SUSPENDED, "resource is suspended"))
             else:
                 why = classify(obj).message if obj.has_status else "suspended; never reconciled"
-                result.excluded.append(Excluded(ref, SUSPENDED, f"resource is suspended ({why})"))
+                result.excluded.append(Excluded(ref, StepResult.SUSPENDED, f"resource is suspended ({why})"))
                 blocking[ref] = f"dependency {ref} is suspended and not ready"
             continue
         reason = None
         needs = []
         for dep in graph.dependencies(ref):
             if graph.is_missing(dep):
-                other = graph.other_kind(dep)
-                reason = f"dependency {dep} does not exist" + \
-                    (f" (there is a {other.kind} of that name)" if other else "")
+                note = graph.other_kind_note(dep)
+                reason = f"dependency {dep} does not exist" + (f"; {note}" if note else "")
                 break
             if dep in blocking:
                 reason = blocking[dep]
@@ -159,13 +158,14 @@ def plan(graph, selected, sources=True):
             elif dep not in selected:
                 dep_obj = graph.obj(dep)
                 src_obj = graph.obj(obj.source) if obj.source else None
-                if not ready_for_dependents(dep_obj) or revision_behind(obj, dep_obj, src_obj):
+                gate = dependency_verdict(obj, dep_obj, src_obj)
+                if gate.blocked:
                     verdict = classify(dep_obj)
-                    text = "revision is not up to date" if ready_for_dependents(dep_obj) else \
+                    text = "revision is not up to date" if gate.gate is Gate.REVISION_BEHIND else \
                         (verdict.message or verdict.state.value)
                     outside.setdefault(dep, (text, []))[1].append(ref)
         if reason is not None:
-            result.excluded.append(Excluded(ref, SKIPPED, reason))
+            result.excluded.append(Excluded(ref, StepResult.SKIPPED, reason))
             blocking[ref] = f"dependency {ref} is skipped"
             continue
         steps[ref] = Step(ref, tuple(needs))
@@ -184,7 +184,8 @@ def plan(graph, selected, sources=True):
                 continue    # the controller reports the missing source itself
             if src_obj.suspended:
                 if not any(e.ref == src for e in result.excluded):
-                    result.excluded.append(Excluded(src, SUSPENDED, "source is suspended: not refreshed"))
+                    result.excluded.append(Excluded(src, StepResult.SUSPENDED,
+                                                    "source is suspended: not refreshed"))
                 continue
             source_steps[src] = Step(src)
 

@@ -15,18 +15,11 @@ from kubectl_depgraph import runner
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound, DepgraphError
 from kubectl_depgraph.model import FLUX_CLI_KIND, RECONCILE_ANNOTATION
 from kubectl_depgraph.acquire.watch import ObjectReader, Watches
-from kubectl_depgraph.judge.plan import FAILED, READY
-from kubectl_depgraph.reconcile.executor import PROGRESSING, WAITING, Backend, Observation, judge
+from kubectl_depgraph.reconcile.executor import Backend, Observation, Observed, judge
 from kubectl_depgraph.judge.status import dependency_problems
-from kubectl_depgraph.timeutil import go_duration, parse_duration
+from kubectl_depgraph.timeutil import go_duration
 
 # --------------------------------------------------------------------------- shared bits
-
-
-def parse_timeout(text):
-    """`--timeout` value (Go duration or seconds) → seconds; None when invalid."""
-    seconds = parse_duration(text)
-    return seconds if seconds and seconds > 0 else None
 
 
 def request_value(now_ns=None):
@@ -85,10 +78,11 @@ def parse_flux_output(stderr, returncode):
     return FluxOutput(False, message, waiting, lines)
 
 
-def run_flux(argv, timeout):
-    """Run one `flux reconcile` argv; returns a FluxOutput (never raises for exit 1)."""
+def run_flux(argv, timeout, run=None):
+    """Run one `flux reconcile` argv through `run` (runner.run unless a test passes a
+    fake); returns a FluxOutput (never raises for exit 1)."""
     try:
-        res = runner.run(argv, ok_codes=(0, 1), timeout=timeout + 30)
+        res = (run or runner.run)(argv, ok_codes=(0, 1), timeout=timeout + 30)
     except CommandNotFound as exc:
         raise CommandNotFound(f"flux not found: {exc.message}",
                               hint="install the flux CLI, or pass --no-flux to use kubectl") from exc
@@ -201,7 +195,7 @@ class KubectlBackend(Backend):
             error = (exc.message if isinstance(exc, DepgraphError) else str(exc)) if exc is not None \
                 else future.result().get(step.ref)
             if error:
-                seen[step.ref] = Observation(FAILED, f"annotate failed: {error}")
+                seen[step.ref] = Observation(Observed.FAILED, f"annotate failed: {error}")
                 continue
             handled.append(step)
         if handled:
@@ -247,9 +241,10 @@ class FluxBackend(Backend):
     --with-source). When flux ends on DependencyNotReady the step waits: depgraph keeps
     reading the object until Ready, as the controller retries on its own."""
 
-    def __init__(self, kubectl, versions, flux="flux", workers=8, kube_options=None):
+    def __init__(self, kubectl, versions, flux="flux", workers=8, kube_options=None, run=None):
         self.flux = flux
         self.kube_options = kube_options
+        self._run = run   # runner.run unless a test passes a fake
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="depgraph-flux")
         self.reader = ObjectReader(kubectl, versions, self.pool)
         self._runs = {}         # ref -> Future of run_flux
@@ -257,7 +252,7 @@ class FluxBackend(Backend):
 
     def start(self, step, timeout):
         argv = flux_argv(step.ref, timeout, flux=self.flux, kube_options=self.kube_options)
-        self._runs[step.ref] = self.pool.submit(run_flux, argv, timeout)
+        self._runs[step.ref] = self.pool.submit(run_flux, argv, timeout, self._run)
 
     def poll(self, steps):
         seen, watch = {}, []
@@ -272,25 +267,26 @@ class FluxBackend(Backend):
             if exc is not None:
                 if isinstance(exc, CommandNotFound):
                     raise exc
-                seen[step.ref] = Observation(FAILED, exc.message if isinstance(exc, DepgraphError) else str(exc))
+                message = exc.message if isinstance(exc, DepgraphError) else str(exc)
+                seen[step.ref] = Observation(Observed.FAILED, message)
                 continue
             out = future.result()
             if out.ok and not step.check_revision:
-                seen[step.ref] = Observation(READY, out.message)
+                seen[step.ref] = Observation(Observed.READY, out.message)
             elif out.ok or out.waiting:
                 if out.waiting:
-                    seen[step.ref] = Observation(WAITING, out.message)
+                    seen[step.ref] = Observation(Observed.WAITING, out.message)
                 self._watch.add(step.ref)
                 watch.append(step)
             else:
-                seen[step.ref] = Observation(FAILED, out.message)
+                seen[step.ref] = Observation(Observed.FAILED, out.message)
         if watch:
             objects = self.reader.read(_refs_to_read(watch))
             for step in watch:
                 src = objects.get(step.source) if step.source and step.check_revision else None
                 obs = judge(step, objects[step.ref], None, src)
                 # flux's own "waiting" verdict stands until the object says more.
-                if not (obs.state == PROGRESSING and step.ref in seen):
+                if not (obs.state == Observed.PROGRESSING and step.ref in seen):
                     seen[step.ref] = obs
         return seen
 

@@ -4,33 +4,49 @@ it needs are ready, at most `parallel` at a time. All I/O goes through a backend
 through an `on_event` callback. Nothing here prints."""
 
 import abc
+import enum
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
 from kubectl_depgraph.errors import DepgraphError, UsageError
-from kubectl_depgraph.judge.plan import FAILED, INTERRUPTED, READY, SKIPPED, SUSPENDED
+from kubectl_depgraph.judge.plan import StepResult
 from kubectl_depgraph.judge.status import State, classify, revision_behind
 from kubectl_depgraph.model import KUSTOMIZATION, SOURCE_KINDS, ObjectRef
 from kubectl_depgraph.timeutil import format_duration
 
 DEFAULT_PARALLEL = 4
 DEFAULT_TIMEOUT = 300.0
+# A step's place in the scheduler before it has a StepResult.
+_QUEUED = "queued"
+_RUNNING = "running"
 
 
 # --------------------------------------------------------------------------- judging
 
+class Observed(str, enum.Enum):
+    """What a backend sees of a running step."""
+
+    PENDING = "pending"          # request not handled yet
+    PROGRESSING = "progressing"  # handled, not yet Ready for the current generation
+    WAITING = "waiting"          # handled, DependencyNotReady: waiting, not failure
+    READY = "ready"              # done: the step's result is READY
+    FAILED = "failed"            # done: the step's result is FAILED
+
+    def __str__(self):
+        return self.value
+
+
+# The observations that end a step, and the result each gives it.
+_FINAL = {Observed.READY: StepResult.READY, Observed.FAILED: StepResult.FAILED}
+
+
 @dataclass(frozen=True)
 class Observation:
-    """What a backend saw of a running step: state in PENDING…FAILED below."""
+    """What a backend saw of a running step, and the message that goes with it."""
 
-    state: str
+    state: Observed
     message: str = ""
-
-
-PENDING = "pending"          # request not handled yet
-PROGRESSING = "progressing"  # handled, not yet Ready for the current generation
-WAITING = "waiting"          # handled, DependencyNotReady: waiting, not failure
 
 
 def judge(step, obj, requested=None, source_obj=None):
@@ -39,38 +55,38 @@ def judge(step, obj, requested=None, source_obj=None):
     `requested`: the requestedAt value we set (None when the flux CLI already waited for
     the request to be handled). `source_obj`: the step's source, for the revision rule."""
     if obj is None:
-        return Observation(FAILED, "object not found")
+        return Observation(Observed.FAILED, "object not found")
     if requested is not None and obj.last_handled_reconcile_at != requested:
-        return Observation(PENDING, "waiting for the controller to handle the request")
+        return Observation(Observed.PENDING, "waiting for the controller to handle the request")
     if obj.suspended:
-        return Observation(FAILED, "resource is suspended")
+        return Observation(Observed.FAILED, "resource is suspended")
     verdict = classify(obj)
     if verdict.state is State.READY:
         if step.is_source:
-            return Observation(READY, f"fetched revision {obj.artifact_revision}"
+            return Observation(Observed.READY, f"fetched revision {obj.artifact_revision}"
                                if obj.artifact_revision else verdict.message)
         # A same-source Kustomization depends on it: it must have applied the source's revision.
         if step.check_revision and revision_behind(obj, obj, source_obj):
-            return Observation(PROGRESSING, f"applied {obj.last_applied_revision or 'nothing'}, "
-                                            f"source is at {source_obj.artifact_revision}")
+            return Observation(Observed.PROGRESSING, f"applied {obj.last_applied_revision or 'nothing'}, "
+                                                     f"source is at {source_obj.artifact_revision}")
         if obj.ref.kind == KUSTOMIZATION and obj.last_applied_revision:
-            return Observation(READY, f"applied revision {obj.last_applied_revision}")
-        return Observation(READY, verdict.message)
+            return Observation(Observed.READY, f"applied revision {obj.last_applied_revision}")
+        return Observation(Observed.READY, verdict.message)
     if verdict.state is State.WAITING:
-        return Observation(WAITING, verdict.message)
+        return Observation(Observed.WAITING, verdict.message)
     # FAILED includes Ready=False with a failure reason under Reconciling=True
     # ProgressingWithRetry: this run failed (a retry is another run), so it does not wait
     # out the timeout.
     if verdict.state in (State.FAILED, State.STALLED):
-        return Observation(FAILED, verdict.message or verdict.reason)
-    return Observation(PROGRESSING, verdict.message or verdict.state.value)
+        return Observation(Observed.FAILED, verdict.message or verdict.reason)
+    return Observation(Observed.PROGRESSING, verdict.message or verdict.state.value)
 
 
 # --------------------------------------------------------------------------- execution
 
 @dataclass(frozen=True)
 class Event:
-    """Progress: kind is start, waiting, ready, failed, skipped, interrupted or warning.
+    """Progress: kind is "start", "waiting", "warning", or the StepResult a step got.
 
     `elapsed`: seconds since the step started (0 for skips); `at`: since the run started;
     `running`/`queued`: the scheduler's state after the event (for a live view)."""
@@ -86,8 +102,10 @@ class Event:
 
 @dataclass(frozen=True)
 class Result:
+    """One row of the summary: what became of one object."""
+
     ref: ObjectRef
-    result: str
+    result: StepResult
     message: str = ""
     duration: Optional[float] = None
     started: Optional[float] = None   # seconds since the run started
@@ -106,11 +124,12 @@ class Outcome:
     @property
     def ok(self):
         """Every object ready (suspended ones were left alone on purpose)."""
-        return not self.interrupted and all(r.result in (READY, SUSPENDED) for r in self.results)
+        done = (StepResult.READY, StepResult.SUSPENDED)
+        return not self.interrupted and all(r.result in done for r in self.results)
 
 
 class Backend(abc.ABC):
-    """The I/O a run needs; see fluxcli for the real ones and the tests for fakes."""
+    """The I/O a run needs; see reconcile/backends.py for the real ones and the tests for fakes."""
 
     def prepare(self, steps):
         """Called once before the first start with every step of the plan (e.g. to open
@@ -168,7 +187,7 @@ class Executor:
             for need in step.needs:
                 self._users[need].append(step.ref)
         self._rank = self._ranks()
-        self._state = {r: PENDING for r in self._steps}    # PENDING | "running" | a result
+        self._state = {r: _QUEUED for r in self._steps}    # _QUEUED | _RUNNING | a StepResult
         self._started = {}
         self._results = {}
         self._last_message = {}
@@ -184,11 +203,11 @@ class Executor:
 
     # --- helpers -------------------------------------------------------------------
     def _running(self):
-        return [r for r, s in self._state.items() if s == "running"]
+        return [r for r, s in self._state.items() if s is _RUNNING]
 
     def _emit(self, kind, ref, message="", elapsed=0.0):
         running = tuple(sorted(self._running(), key=self._index.get))
-        queued = sum(1 for s in self._state.values() if s == PENDING)
+        queued = sum(1 for s in self._state.values() if s is _QUEUED)
         self.on_event(Event(kind, ref, message, elapsed, self.clock() - self._t0, running, queued))
 
     def _finish(self, ref, result, message):
@@ -199,7 +218,7 @@ class Executor:
         self._results[ref] = Result(ref, result, message, duration,
                                     started - self._t0 if started is not None else None)
         self._emit(result, ref, message, duration or 0.0)
-        if result == FAILED:
+        if result is StepResult.FAILED:
             self._skip_users(ref)
             if self.fail_fast and self._stopping is None:
                 self._stopping = f"not started: --fail-fast after {ref} failed"
@@ -209,16 +228,16 @@ class Executor:
         stack = [(u, f"{what} {failed} failed") for u in self._users[failed]]
         while stack:
             ref, message = stack.pop()
-            if self._state[ref] != PENDING:
+            if self._state[ref] is not _QUEUED:
                 continue
-            self._state[ref] = SKIPPED
-            self._results[ref] = Result(ref, SKIPPED, message)
-            self._emit(SKIPPED, ref, message)
+            self._state[ref] = StepResult.SKIPPED
+            self._results[ref] = Result(ref, StepResult.SKIPPED, message)
+            self._emit(StepResult.SKIPPED, ref, message)
             stack.extend((u, message) for u in self._users[ref])
 
     def _eligible(self):
         ready = [r for r, s in self._state.items()
-                 if s == PENDING and all(self._state[n] == READY for n in self._steps[r].needs)]
+                 if s is _QUEUED and all(self._state[n] is StepResult.READY for n in self._steps[r].needs)]
         return sorted(ready, key=lambda r: (-self._rank[r], self._index[r]))
 
     # --- the loop ------------------------------------------------------------------
@@ -232,15 +251,15 @@ class Executor:
         except KeyboardInterrupt:
             interrupted = True
             for ref in self._running():
-                self._finish(ref, INTERRUPTED, "interrupted while reconciling; "
+                self._finish(ref, StepResult.INTERRUPTED, "interrupted while reconciling; "
                                                "the controller finishes the request on its own")
             self._stopping = "not started: interrupted"
         finally:
             self.backend.close(interrupted=interrupted)
         for ref, state in self._state.items():
-            if state == PENDING:
-                self._state[ref] = SKIPPED
-                self._results[ref] = Result(ref, SKIPPED, self._stopping or "not started")
+            if state is _QUEUED:
+                self._state[ref] = StepResult.SKIPPED
+                self._results[ref] = Result(ref, StepResult.SKIPPED, self._stopping or "not started")
         total = self.clock() - self._t0
         durations = {r: res.duration for r, res in self._results.items() if res.duration is not None}
         results = [self._results[s.ref] for s in self.plan.steps] + \
@@ -256,7 +275,7 @@ class Executor:
                 started = self._eligible()[:max(free, 0)]
                 for ref in started:
                     self._start(ref)
-                if any(self._state[ref] != "running" for ref in started):
+                if any(self._state[ref] is not _RUNNING for ref in started):
                     continue   # failed at once: its slot is free again
             running = self._running()
             if not running:
@@ -266,13 +285,13 @@ class Executor:
                 self.sleep(self.poll_interval)
 
     def _start(self, ref):
-        self._state[ref] = "running"
+        self._state[ref] = _RUNNING
         self._started[ref] = self.clock()
         self._emit("start", ref)
         try:
             self.backend.start(self._steps[ref], self.timeout)
         except DepgraphError as exc:
-            self._finish(ref, FAILED, exc.message)
+            self._finish(ref, StepResult.FAILED, exc.message)
 
     def _observe(self, running):
         changed = False
@@ -287,18 +306,18 @@ class Executor:
         now = self.clock()
         for ref in running:
             obs = seen.get(ref)
-            if obs is not None and obs.state in (READY, FAILED):
-                self._finish(ref, obs.state, obs.message)
+            if obs is not None and obs.state in _FINAL:
+                self._finish(ref, _FINAL[obs.state], obs.message)
                 changed = True
                 continue
             if obs is not None:
-                if obs.state == WAITING and self._last_message.get(ref) != obs.message:
+                if obs.state == Observed.WAITING and self._last_message.get(ref) != obs.message:
                     self._emit("waiting", ref, obs.message, now - self._started[ref])
                 self._last_message[ref] = obs.message
             if now - self._started[ref] >= self.timeout:
                 last = self._last_message.get(ref)
                 text = f"timed out after {format_duration(self.timeout)}" + (f" ({last})" if last else "")
-                self._finish(ref, FAILED, text)
+                self._finish(ref, StepResult.FAILED, text)
                 changed = True
         return changed
 

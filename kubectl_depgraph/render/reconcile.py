@@ -1,16 +1,24 @@
 """Text for `kubectl depgraph reconcile`: the dry-run plan, progress lines in flux's
 style (► ✔ ◎ ✗), a one-line live view, and the summary table. Each returns a str."""
 
-from kubectl_depgraph.model import SOURCE_KINDS
-from kubectl_depgraph.graph import cycle_path
-from kubectl_depgraph.judge.plan import FAILED, INTERRUPTED, READY, SKIPPED, SUSPENDED
+from kubectl_depgraph.model import SOURCE_KINDS, cycle_path
+from kubectl_depgraph.judge.plan import StepResult
 from kubectl_depgraph.render.style import Style, one_line
 from kubectl_depgraph.render.table import plain_table
 from kubectl_depgraph.judge.status import State
 from kubectl_depgraph.timeutil import format_duration
 
-_RESULT_STATE = {READY: State.READY, FAILED: State.FAILED, SKIPPED: State.FAILED,
-                 SUSPENDED: State.SUSPENDED, INTERRUPTED: State.WAITING}
+# The status whose glyph and colour show a result in the plan and the summary.
+_RESULT_STATE = {StepResult.READY: State.READY, StepResult.FAILED: State.FAILED,
+                 StepResult.SKIPPED: State.FAILED, StepResult.SUSPENDED: State.SUSPENDED,
+                 StepResult.INTERRUPTED: State.WAITING}
+# Progress lines, flux's way: the status whose glyph an event shows, and its colour
+# (a skip or an interruption is ✗ but not red: nothing of its own went wrong).
+_EVENT_LOOK = {StepResult.READY: (State.READY, "green"), StepResult.FAILED: (State.FAILED, "red"),
+               StepResult.SKIPPED: (State.FAILED, "yellow"),
+               StepResult.INTERRUPTED: (State.FAILED, "yellow"), "waiting": (State.WAITING, "yellow")}
+# The two events that are no status: (unicode, ASCII) glyph, colour.
+_EVENT_GLYPHS = {"start": ("►", ">", None), "warning": ("⚠", "!", "yellow")}
 
 
 def render_plan(plan, command_of, style=Style(), how=""):
@@ -73,31 +81,31 @@ def render_notes(plan, style=Style()):
 def render_event(event, style=Style()):
     """One progress line for a reconcile.Event, or '' for events that print nothing."""
     ref = event.ref
-    glyph = {"start": "►", "ready": "✔", "waiting": "◎", "failed": "✗", "skipped": "✗",
-             "interrupted": "✗", "warning": "⚠"}.get(event.kind)
-    if not style.unicode:
-        glyph = {"►": ">", "✔": "+", "◎": "~", "✗": "x", "⚠": "!"}.get(glyph, glyph)
-    colour = {"ready": "green", "failed": "red", "skipped": "yellow", "waiting": "yellow",
-              "interrupted": "yellow", "warning": "yellow"}.get(event.kind)
+    if event.kind in _EVENT_LOOK:
+        state, colour = _EVENT_LOOK[event.kind]
+        glyph = style.glyph(state)
+    elif event.kind in _EVENT_GLYPHS:
+        unicode, ascii_, colour = _EVENT_GLYPHS[event.kind]
+        glyph = unicode if style.unicode else ascii_
+    else:
+        return ""
     stamp = f"[{format_duration(event.at):>6}] "
     if event.kind == "start":
         verb = "refreshing source" if ref.kind in SOURCE_KINDS else "reconciling"
         text = f"{verb} {ref}"
-    elif event.kind == "ready":
+    elif event.kind == StepResult.READY:
         text = f"{ref} ready in {format_duration(event.elapsed)}" + \
             (f": {one_line(event.message)}" if event.message else "")
     elif event.kind == "waiting":
         text = f"{ref} waiting after {format_duration(event.elapsed)}: {one_line(event.message)}"
-    elif event.kind == "failed":
+    elif event.kind == StepResult.FAILED:
         text = f"{ref} failed after {format_duration(event.elapsed)}: {one_line(event.message)}"
-    elif event.kind == "skipped":
+    elif event.kind == StepResult.SKIPPED:
         text = f"{ref} skipped: {one_line(event.message)}"
-    elif event.kind == "interrupted":
+    elif event.kind == StepResult.INTERRUPTED:
         text = f"{ref} interrupted after {format_duration(event.elapsed)}"
-    elif event.kind == "warning":
-        text = f"warning: {one_line(event.message)}"
     else:
-        return ""
+        text = f"warning: {one_line(event.message)}"
     return stamp + style.paint(glyph, colour=colour) + " " + text
 
 
@@ -121,13 +129,13 @@ def render_summary(outcome, style=Style()):
     if rows:
         out.append(plain_table(rows, ["OBJECT", "RESULT", "DURATION", "MESSAGE"]))
     # The table cuts messages; a failure's whole message is what the user needs next.
-    cut = [res for res in outcome.results if res.result == FAILED and len(one_line(res.message, 10**6)) > 80]
+    cut = [res for res in outcome.results
+           if res.result == StepResult.FAILED and len(one_line(res.message, 10**6)) > 80]
     if cut:
         out.append("")
-        out.extend(f"{style.paint(style.glyph(_RESULT_STATE[FAILED]), _RESULT_STATE[FAILED])} {res.ref}: "
+        out.extend(f"{style.paint(style.glyph(State.FAILED), State.FAILED)} {res.ref}: "
                    f"{one_line(res.message, 10**6)}" for res in cut)
-    counts = [f"{outcome.count(r)} {r}" for r in (READY, FAILED, SKIPPED, SUSPENDED, INTERRUPTED)
-              if outcome.count(r)]
+    counts = [f"{outcome.count(r)} {r}" for r in StepResult if outcome.count(r)]
     total = f"total {format_duration(outcome.total)}"
     if outcome.critical_path:
         total += f", critical path {format_duration(outcome.critical_path)} " \
