@@ -113,5 +113,7 @@ def parse_all(pairs):
             continue
         if obj is not None:
             objects.append(obj)
-            warnings.extend(f"{obj.ref}: {w}" for w in obj.warnings if f"{obj.ref}: {w}" not in warnings)
+            for w in obj.warnings:
+                if f"{obj.ref}: {w}" not in warnings:
+                    warnings.append(f"{obj.ref}: {w}")
     return objects, warnings
