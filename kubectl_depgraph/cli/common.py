@@ -63,7 +63,6 @@ def input_options(func=None, *, path=True):
     def wrapper(files, path, namespace, all_namespaces, context, kubeconfig, request_timeout,
                 kubectl_bin, no_color, debug, **kwargs):
         ctx = click.get_current_context()
-        _preload(PRELOAD.get(ctx.info_name, ()))
         if debug:
             _debug_on(ctx)
         _check_request_timeout(request_timeout)
@@ -72,7 +71,8 @@ def input_options(func=None, *, path=True):
                            kubeconfig=kubeconfig, namespace=namespace,
                            request_timeout=request_timeout)
         common = Common(Inputs(tuple(files), path), Kubectl(kube),
-                        View(namespace if not all_namespaces else None), terminal_style(no_color))
+                        View(namespace if not all_namespaces else None), terminal_style(no_color),
+                        PRELOAD.get(ctx.info_name, ()))
         return func(common=common, **kwargs)
 
     for option in reversed(options):
@@ -122,6 +122,7 @@ class Common:
     kubectl: "Kubectl"   # the one kubectl (binary + the user's global flags) every step uses
     view: View
     style: Style
+    preload: tuple = ()  # modules the command needs after reading: imported during the read
 
     @property
     def now(self):
@@ -157,6 +158,7 @@ def print_warnings(warnings):
 
 def load_input(common):
     """Read the input and print its warnings; the Inventory."""
+    _preload(common.preload)   # sh is imported; from here the main thread mostly waits on kubectl
     inventory = load(common.inputs, common.kubectl)
     print_warnings(inventory.warnings)
     return inventory
