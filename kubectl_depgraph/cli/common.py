@@ -66,6 +66,8 @@ def input_options(func=None, *, path=True):
         if debug:
             _debug_on(ctx)
         _check_request_timeout(request_timeout)
+        if files and path:
+            raise UsageError("--file and --path cannot be combined", hint="analyse one input at a time")
         from kubectl_depgraph.acquire.cluster import Kubectl, KubeOptions, kubectl_from_env   # sh
         kube = KubeOptions(kubectl=kubectl_from_env(kubectl_bin), context=context,
                            kubeconfig=kubeconfig, namespace=namespace,
