@@ -22,6 +22,7 @@ GAP_X, GAP_Y = 26, 46         # between boxes in a row, between rows
 LAYER_GAP = 30                # extra space between two layers
 ROW_MAX = 8                   # boxes per row: a wider layer wraps onto several rows
 MARGIN = 40
+DENSE = 150                   # more edges than this: drawn fainter until a node is selected
 LABEL_CHARS = 27              # longer names are cut (the full name is in the tooltip)
 PLAIN = Style(colour=False, unicode=True)
 
@@ -47,6 +48,9 @@ def layout(graph):
     pos, bands, y = {}, [], MARGIN
     widest = 0
     for row in graph.layers():
+        # Objects with no edge at all go last, by namespace: the rows with edges stay short.
+        row = [r for r in row if _linked(graph, r)] + \
+            sorted((r for r in row if not _linked(graph, r)), key=lambda r: (r.namespace, r.name, r.kind))
         top = y
         for start in range(0, len(row), ROW_MAX):
             chunk = row[start:start + ROW_MAX]
@@ -66,6 +70,10 @@ def layout(graph):
         for ref in refs:
             pos[ref] = (offset + pos[ref][0] * (NODE_W + GAP_X), ry)
     return pos, bands, (width, y - LAYER_GAP + MARGIN - GAP_Y)
+
+
+def _linked(graph, ref):
+    return bool(graph.dependencies(ref) or graph.dependents(ref))
 
 
 def _edge_path(a, b, pos):
@@ -120,8 +128,9 @@ def page_data(graph, ids, events=None, now=None):
 
 def _svg(graph, ids, pos, bands, size, on_cycle):
     width, height = size
+    dense = ' class="dense"' if len(graph.edges()) > DENSE else ""
     out = [f'<svg id="graph" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:g}" '
-           f'data-nodes="{len(ids)}">',
+           f'data-nodes="{len(ids)}"{dense}>',
            "<defs>" + "".join(
                f'<marker id="arrow-{name}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
                f'markerHeight="8" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/>'
@@ -196,7 +205,8 @@ def render_html(graph, description="", warnings=(), now=None, events=None):
     data = json.dumps(page_data(graph, ids, events, now), ensure_ascii=False, separators=(",", ":"))
     data = data.replace("<", "\\u003c")   # nothing in the data can close the script element
     counts = summary_counts(graph)
-    not_ready = sum(n for s, n in counts.items() if s != State.READY.value)
+    # Git manifests (--path) carry no status: nothing to call "not ready" there.
+    not_ready = sum(n for s, n in counts.items() if s not in (State.READY.value, State.UNKNOWN.value))
     title = "kubectl depgraph" + (f" — {description}" if description else "")
     warn = ""
     if warnings:
@@ -212,7 +222,7 @@ def render_html(graph, description="", warnings=(), now=None, events=None):
 <body>
 <script>{ERROR_HOOK}</script>
 <header><h1>{escape(title)}</h1>
-<span class="counts">{len(graph)} objects · {len(graph.edges())} dependencies · {not_ready} not ready</span>
+<span class="counts">{len(graph)} objects · {len(graph.edges())} dependencies{f" · {not_ready} not ready" if not_ready else ""}</span>
 <span id="shown" class="counts"></span>
 <input id="search" type="search" placeholder="Filter by name (Enter selects)" autocomplete="off">
 <button id="fit" type="button">Fit</button></header>

@@ -25,6 +25,7 @@ header button { padding: 3px 10px; border: 1px solid #bbb; border-radius: 4px; b
 #canvas svg { width: 100%; height: 100%; display: block; cursor: grab; user-select: none; }
 #canvas svg.dragging { cursor: grabbing; }
 #details { overflow: auto; border-left: 1px solid #ddd; padding: 8px 12px; }
+#side ul { padding-left: 16px; margin: 4px 0; word-break: break-word; color: #616161; }
 #details dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 10px; margin: 0; }
 #details dt { color: #757575; }
 #details dd { margin: 0; word-break: break-word; }
@@ -45,7 +46,9 @@ header button { padding: 3px 10px; border: 1px solid #bbb; border-radius: 4px; b
 .edge.cross { stroke: #1e88e5; stroke-dasharray: 6 4; }
 .edge.to-missing { stroke: #d32f2f; stroke-dasharray: 2 3; }
 .edge.cycle { stroke: #d32f2f; stroke-width: 2.2; stroke-dasharray: none; }
-.edge.hl { stroke-width: 2.6; stroke-opacity: 1; }
+svg.dense .edge { opacity: .35; }
+svg.dense.focus .edge { opacity: .12; }
+svg .edge.hl { stroke-width: 2.6; opacity: 1; }
 .dim { opacity: .15; }
 .hidden { display: none; }
 """
@@ -95,6 +98,7 @@ JS = r"""
     if (selected) nodeEls[selected.id].classList.remove("selected");
     edgeEls.forEach(function (e) { e.classList.remove("hl"); });
     selected = n;
+    svg.classList.add("focus");
     nodeEls[n.id].classList.add("selected");
     edgeEls.forEach(function (e) {
       if (e.getAttribute("data-from") === n.id || e.getAttribute("data-to") === n.id) e.classList.add("hl");
