@@ -178,6 +178,38 @@ def test_ready_or_unknown_selection_has_no_why(chromium, tmp_path):
     assert selected is None
 
 
+# Drives the page's own handlers with DOM events after its script ran (no click driver).
+INTERACT = """<script>
+(function () {
+  var search = document.getElementById("search");
+  search.value = "production-back"; search.dispatchEvent(new Event("input"));
+  var box = document.querySelector('#namespaces input[value="apps"]');
+  box.checked = false; box.dispatchEvent(new Event("change"));
+  var svg = document.getElementById("graph"), before = svg.getAttribute("viewBox");
+  svg.dispatchEvent(new WheelEvent("wheel", {deltaY: -300, clientX: 600, clientY: 400, bubbles: true,
+                                             cancelable: true}));
+  document.body.setAttribute("data-zoomed", String(svg.getAttribute("viewBox") !== before));
+  document.querySelector('.node[data-ref="Kustomization/flux-system/production-config"]')
+    .dispatchEvent(new MouseEvent("click", {bubbles: true}));
+})();
+</script>
+</body>"""
+
+
+def test_search_namespaces_zoom_and_click_in_chromium(chromium, tmp_path):
+    page = _tree_html(tmp_path, "-f", EXAMPLE).replace("</body>", INTERACT)
+    dom = browse(chromium, tmp_path, page)
+    classes = {unescape(ref): set(cls.split()) for cls, ref in
+               re.findall(r'<g class="([^"]*)" id="n\d+" data-ref="([^"]+)"', dom)}
+    assert "dim" not in classes["Kustomization/flux-system/production-backend"]
+    assert "dim" in classes["Kustomization/flux-system/production-frontend"]
+    assert all("hidden" in c for ref, c in classes.items() if ref.split("/")[1] == "apps")
+    assert not any("hidden" in c for ref, c in classes.items() if ref.split("/")[1] != "apps")
+    assert '<span id="shown" class="counts">1 match</span>' in dom
+    assert 'data-zoomed="true"' in dom
+    assert details(dom)[0] == "Kustomization/flux-system/production-config"
+
+
 def test_missing_and_cycle_nodes_in_chromium(chromium, tmp_path):
     dom = browse(chromium, tmp_path, render_html(graph_of(*zoo()), "test", now=AT),
                  select="Kustomization/flux-system/redis")

@@ -22,6 +22,7 @@ GAP_X, GAP_Y = 26, 46         # between boxes in a row, between rows
 LAYER_GAP = 30                # extra space between two layers
 ROW_MAX = 8                   # boxes per row: a wider layer wraps onto several rows
 MARGIN = 40
+LABEL_W = 40                  # the layer numbers' column
 DENSE = 150                   # more edges than this: drawn fainter until a node is selected
 LABEL_CHARS = 27              # longer names are cut (the full name is in the tooltip)
 PLAIN = Style(colour=False, unicode=True)
@@ -44,32 +45,27 @@ def _ns_colours(graph):
 
 def layout(graph):
     """{ref: (x, y)} of each box's top-left corner, the layer bands [(y0, y1)], and the
-    canvas (width, height)."""
-    pos, bands, y = {}, [], MARGIN
-    widest = 0
+    canvas (width, height). A layer wider than ROW_MAX boxes wraps onto several lines; each
+    line is centred."""
+    lines, bands, y = [], [], MARGIN
     for row in graph.layers():
-        # Objects with no edge at all go last, by namespace: the rows with edges stay short.
+        # Objects with no edge at all go last, by namespace: the lines with edges stay short.
         row = [r for r in row if _linked(graph, r)] + \
             sorted((r for r in row if not _linked(graph, r)), key=lambda r: (r.namespace, r.name, r.kind))
         top = y
         for start in range(0, len(row), ROW_MAX):
-            chunk = row[start:start + ROW_MAX]
-            widest = max(widest, len(chunk))
-            for i, ref in enumerate(chunk):
-                pos[ref] = (i, y)
+            lines.append((y, row[start:start + ROW_MAX]))
             y += NODE_H + GAP_Y
         bands.append((top - GAP_Y / 2, y - GAP_Y / 2))
         y += LAYER_GAP
-    width = MARGIN * 2 + 40 + widest * (NODE_W + GAP_X) - GAP_X
-    # Centre each row under the widest one.
-    rows = {}
-    for ref, (i, ry) in pos.items():
-        rows.setdefault(ry, []).append(ref)
-    for ry, refs in rows.items():
-        offset = MARGIN + 40 + (widest - len(refs)) * (NODE_W + GAP_X) / 2
-        for ref in refs:
-            pos[ref] = (offset + pos[ref][0] * (NODE_W + GAP_X), ry)
-    return pos, bands, (width, y - LAYER_GAP + MARGIN - GAP_Y)
+    widest = max((len(line) for _, line in lines), default=0)
+    pos = {}
+    for line_y, line in lines:
+        left = MARGIN + LABEL_W + (widest - len(line)) * (NODE_W + GAP_X) / 2
+        for i, ref in enumerate(line):
+            pos[ref] = (left + i * (NODE_W + GAP_X), line_y)
+    width = 2 * MARGIN + LABEL_W + widest * (NODE_W + GAP_X) - GAP_X
+    return pos, bands, (width, y - LAYER_GAP - GAP_Y + MARGIN)
 
 
 def _linked(graph, ref):
