@@ -142,7 +142,8 @@ JS = r"""
   }
   function centre(g) {   // pan to the node when it is out of view (or nearly)
     var m = g.transform.baseVal.consolidate().matrix, r = svg.getBoundingClientRect(), s = scale();
-    var cx = m.e + 100, cy = m.f + 21, w = r.width * s, h = r.height * s;
+    var b = g.getBBox(), cx = m.e + b.x + b.width / 2, cy = m.f + b.y + b.height / 2;
+    var w = r.width * s, h = r.height * s;
     var x0 = vb.x + (vb.w - w) / 2, y0 = vb.y + (vb.h - h) / 2;   // what "meet" shows
     if (cx > x0 + 120 && cx < x0 + w - 120 && cy > y0 + 40 && cy < y0 + h - 40) return;
     vb.x = cx - vb.w / 2; vb.y = cy - vb.h / 2; apply();
@@ -218,7 +219,8 @@ JS = r"""
 
   function fromHash() {
     var m = /^#select=(.+)$/.exec(location.hash);
-    if (m) select(decodeURIComponent(m[1]), true);
+    if (!m) return;
+    try { select(decodeURIComponent(m[1]), true); } catch (e) { select(m[1], true); }   // a bare % in the hash
   }
   window.addEventListener("hashchange", fromHash);
   fromHash();
