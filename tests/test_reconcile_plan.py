@@ -299,3 +299,88 @@ def test_summary_repeats_a_cut_failure_message_in_full():
                           style=Style(unicode=False))
     assert text.splitlines()[-3] == f"x Kustomization/flux-system/b: {msg}"
     assert text.splitlines()[-1] == "1 ready, 1 failed; total 1.0s, critical path 1.0s (1.00x)"
+
+
+# --------------------------------------------------------------------------- issue 10
+
+def H(name, ns="databases"):
+    return ObjectRef("HelmRelease", ns, name)
+
+
+def test_skip_names_the_cycle_member_on_its_path():
+    graph = graph_of(ks("loop-x", deps=["loop-y"]), ks("loop-y", deps=["loop-x"]),
+                     ks("after-loop", deps=["loop-y"]), ks("further", deps=["after-loop"]))
+    p = plan(graph, select(graph), sources=False)
+    why = {e.ref.name: e.message for e in p.excluded}
+    assert why["after-loop"] == "depends on Kustomization/flux-system/loop-y, which is in a dependency cycle"
+    assert why["further"] == ("depends on Kustomization/flux-system/loop-y (through "
+                              "Kustomization/flux-system/after-loop), which is in a dependency cycle")
+
+
+def health_graph():
+    """apps health-checks the postgres HelmRelease; web depends on apps."""
+    check = [{"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "name": "postgres",
+              "namespace": "databases"}]
+    return graph_of(gitrepo(), hr("postgres", ns="databases"), ks("apps", healthChecks=check),
+                    ks("web", deps=["apps"]), ks("other"))
+
+
+def test_dependents_include_health_check_holders_ordered_after():
+    graph = health_graph()
+    chosen = select(graph, [H("postgres")], dependents=True)
+    assert chosen == {H("postgres"), K("apps"), K("web")}
+    p = plan(graph, chosen, sources=False)
+    assert [s.ref for s in p.steps] == [H("postgres"), K("apps"), K("web")]
+    assert step_of(p, K("apps")).needs == (H("postgres"),)
+    assert [(w, [s.ref.name for s in steps]) for w, steps in p.waves()] == [
+        (1, ["postgres"]), (2, ["apps"]), (3, ["web"])]
+
+
+def test_health_check_holder_waits_even_when_sorted_first():
+    # "a-checker" sorts before the Kustomization it health-checks: still ordered after it.
+    check = [{"kind": "Kustomization", "name": "zz", "namespace": "flux-system"}]
+    graph = graph_of(ks("a-checker", healthChecks=check), ks("zz"))
+    p = plan(graph, select(graph), sources=False)
+    assert [s.ref.name for s in p.steps] == ["zz", "a-checker"]
+    assert step_of(p, K("a-checker")).needs == (K("zz"),)
+
+
+def helmchart(name, ns="flux-system", repo="bitnami", kind="HelmRepository"):
+    return {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+            "metadata": {"name": name, "namespace": ns, "generation": 1},
+            "spec": {"chart": "x", "sourceRef": {"kind": kind, "name": repo}},
+            "status": {"observedGeneration": 1, "artifact": {"revision": "1.0.0"},
+                       "conditions": [condition("Ready", "True", "ChartPullSucceeded", "pulled x@1.0.0")]}}
+
+
+def helmrepo(name="bitnami", ns="flux-system"):
+    doc = gitrepo(name, ns)
+    doc["kind"] = "HelmRepository"
+    return doc
+
+
+def test_helm_release_chart_refreshed_after_its_repository_once_each():
+    graph = graph_of(helmrepo(), helmchart("apps-web"), helmchart("apps-api"),
+                     hr("web"), hr("api"))
+    p = plan(graph, select(graph))
+    repo = ObjectRef("HelmRepository", "flux-system", "bitnami")
+    web_chart = ObjectRef("HelmChart", "flux-system", "apps-web")
+    api_chart = ObjectRef("HelmChart", "flux-system", "apps-api")
+    assert [s.ref for s in p.steps] == [repo, api_chart, H("api", "apps"), web_chart, H("web", "apps")]
+    assert step_of(p, api_chart).needs == (repo,) and step_of(p, web_chart).needs == (repo,)
+    assert step_of(p, H("web", "apps")).needs == (web_chart,)
+
+
+def test_chart_ref_to_a_helm_chart_refreshes_its_source_first():
+    doc = hr("web")
+    doc["spec"] = {"interval": "30m", "chartRef": {"kind": "HelmChart", "name": "shared",
+                                                   "namespace": "flux-system"}}
+    graph = graph_of(helmrepo(), helmchart("shared"), doc)
+    p = plan(graph, select(graph))
+    assert [s.ref.kind for s in p.steps] == ["HelmRepository", "HelmChart", "HelmRelease"]
+
+
+def test_missing_helm_chart_leaves_the_repository_step():
+    graph = graph_of(helmrepo(), hr("web"))
+    p = plan(graph, select(graph))
+    assert [s.ref.kind for s in p.steps] == ["HelmRepository", "HelmRelease"]
