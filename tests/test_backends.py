@@ -134,13 +134,14 @@ def test_run_flux_maps_exit_codes():
 # --------------------------------------------------------------------------- the flux backend in a run
 
 class Reads:
-    """A stand-in ObjectReader: each read returns the next of `answers` ({ref: obj})."""
+    """A stand-in ObjectReader: each read returns the next of `answers` ({ref: obj}), the
+    last one again once they run out."""
 
     def __init__(self, *answers):
-        self.answers = iter(answers)
+        self.answers = list(answers)
 
     def read(self, refs):
-        return next(self.answers)
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
 def test_flux_backend_end_to_end():
@@ -155,6 +156,7 @@ def test_flux_backend_end_to_end():
     outputs["other"] = result(text("reconcile_kustomization_from_git.golden"))
     steps = [Step(git), Step(infra, (git,), git), Step(apps, (infra, git), git), Step(other, (git,), git)]
     backend = fluxcli.FluxBackend(None, {}, run=run)
+    backend.reader = Reads({})
     outcome = execute(Plan(steps), backend, sleep=lambda s: None, poll_interval=0)
     results = {r.ref.name: (r.result, r.message) for r in outcome.results}
     assert results["fleet"] == (READY, "fetched revision 6.3.5@sha1:67e2c98a60dc92283531412a9e604dd4bae005a9")

@@ -229,16 +229,17 @@ class Kubectl:
 
     # --- writes (reconcile only) ---------------------------------------------------
     @staticmethod
-    def annotate_args(refs, value):
-        """`annotate --overwrite -n NS kind/name… requestedAt=value` for objects of one
-        namespace; `kind/name` items keep a name from ever reading as an option."""
+    def annotate_args(refs, value, also=()):
+        """`annotate --overwrite -n NS kind/name… requestedAt=value [ANNOTATION=value…]` for
+        objects of one namespace; `kind/name` items keep a name from ever reading as an option."""
         return ["annotate", "--overwrite", "-n", refs[0].namespace,
-                *[f"{resource_name(r.kind)}/{r.name}" for r in refs], f"{RECONCILE_ANNOTATION}={value}"]
+                *[f"{resource_name(r.kind)}/{r.name}" for r in refs],
+                *[f"{key}={value}" for key in (RECONCILE_ANNOTATION, *also)]]
 
-    def request_reconcile(self, refs, value):
-        """Set reconcile.fluxcd.io/requestedAt=value on `refs` (one namespace): the
-        protocol `flux reconcile` uses."""
-        return self.run(*self.annotate_args(refs, value))
+    def request_reconcile(self, refs, value, also=()):
+        """Set reconcile.fluxcd.io/requestedAt=value (and the annotations `also`, e.g.
+        resetAt) on `refs` (one namespace and kind): the protocol `flux reconcile` uses."""
+        return self.run(*self.annotate_args(refs, value, also))
 
     # --- watches (reconcile only) ---------------------------------------------------
     def watch_argv(self, path, resource_version=None):
