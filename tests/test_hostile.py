@@ -820,7 +820,10 @@ def test_reconcile_object_suspended_midway(controlled):
 
     def suspend(obj):
         obj["spec"]["suspend"] = True
-    later(1.0, lambda: server.update_status("Kustomization", FS, "slow", suspend))
+    # Suspended while the controller handles depgraph's request (not on a timer that can
+    # fire before the request under load): the request ends with a suspended object.
+    server.controller.on_request("Kustomization", FS, "slow",
+                                 lambda: server.update_status("Kustomization", FS, "slow", suspend))
     out = reconcile(env, "--timeout", "10s")
     assert_clean(out)
     assert out.code == 1
@@ -859,7 +862,10 @@ def test_reconcile_controller_never_handles(controlled):
 def test_reconcile_api_errors_for_a_while(controlled):
     """Polling errors are retried: a warning, then the object finishes."""
     server, env = controlled([git(), ks("slow", delay=1.0)])
-    later(0.3, lambda: server.fail_next(3, "error", pattern=r"/kustomizations(\?|$)", methods=["GET"]))
+    # The reads fail once the request is being handled (a timer could fire during the
+    # graph read under load, which is another test: a failed read is exit 4).
+    server.controller.on_request("Kustomization", FS, "slow", lambda: server.fail_next(
+        3, "error", pattern=r"/kustomizations(\?|$)", methods=["GET"]))
     out = reconcile(env, "--timeout", "15s")
     assert_clean(out)
     assert out.code == 0, out.stdout + out.stderr
