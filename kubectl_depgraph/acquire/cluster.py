@@ -255,6 +255,12 @@ class Kubectl:
         on_line(line). Returns the runner.Stream (stop(), wait(), exit_code, stderr)."""
         return self._stream(self.watch_argv(path, resource_version), on_line)
 
+    def proxy(self, on_line, on_exit=None):
+        """Start `kubectl proxy` on a free port of 127.0.0.1 in the background (the user's
+        kubeconfig and credentials); it prints `Starting to serve on HOST:PORT` to
+        on_line. Returns the runner.Stream."""
+        return self._stream(self.argv("proxy", "--port=0", "--address=127.0.0.1"), on_line, on_exit)
+
     # --- offline (--path) -------------------------------------------------------------
     def kustomize(self, folder, timeout):
         """`kubectl kustomize FOLDER` as text: a local build, no cluster and no global flags."""

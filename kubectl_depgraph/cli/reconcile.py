@@ -10,6 +10,7 @@ import time
 
 import click
 
+from kubectl_depgraph.acquire.proxy import KubectlProxy
 from kubectl_depgraph.acquire.watch import versions_of
 from kubectl_depgraph.judge import plan as planner
 from kubectl_depgraph.reconcile import backends, executor
@@ -82,6 +83,18 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
     if use_flux is None:
         use_flux = backends.flux_available()
 
+    # The proxy's process starts while the graph is read (see acquire/proxy.py).
+    proxy = KubectlProxy(common.kubectl) if not dry_run and not use_flux else None
+    try:
+        return _reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, seconds,
+                          fail_fast, no_source, reset, force, use_flux, flux_missing, proxy)
+    finally:
+        if proxy is not None:
+            proxy.stop()
+
+
+def _reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, seconds, fail_fast,
+               no_source, reset, force, use_flux, flux_missing, proxy):
     inventory, graph = load_graph(common)
     starts = list(common.resolve(graph, names).starts) or None
     selected = planner.select(graph, starts, common.view.namespace, dependents, dependencies,
@@ -107,7 +120,7 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
     backend = (backends.FluxBackend(kubectl, versions, workers=workers, kube_options=kubectl.opts,
                                     reset=reset, force=force)
                if use_flux else backends.KubectlBackend(kubectl, versions, workers=workers, reset=reset,
-                                                        force=force))
+                                                        force=force, proxy=proxy))
     click.echo(render_notes(plan, err_style), nl=False, err=True)
     progress = Progress(err_style, live=_stderr_is_tty())
     outcome = executor.execute(plan, backend, parallel=parallel, timeout=seconds, fail_fast=fail_fast,

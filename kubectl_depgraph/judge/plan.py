@@ -172,8 +172,9 @@ def plan(graph, selected, sources=True):
     result = Plan(selected=len(selected))
     behind_cycle = graph.in_or_behind_cycle()
     on_cycle = {}
-    relevant = selected | graph.upstream(selected)
-    for cycle in graph.cycles():
+    cycles = graph.cycles()
+    relevant = selected | graph.upstream(selected) if cycles else selected
+    for cycle in cycles:
         if set(cycle) & relevant:
             result.cycles.append(cycle)
         for ref in cycle:

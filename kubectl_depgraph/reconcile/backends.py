@@ -15,6 +15,7 @@ from kubectl_depgraph import runner
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound, DepgraphError
 from kubectl_depgraph.model import (FLUX_CLI_KIND, FORCE_ANNOTATION, HELMRELEASE, RECONCILE_ANNOTATION,
                                     RESET_ANNOTATION)
+from kubectl_depgraph.acquire.proxy import ProxyUnavailable
 from kubectl_depgraph.acquire.watch import ObjectReader, Watches
 from kubectl_depgraph.reconcile.executor import Backend, Observation, Observed, judge
 from kubectl_depgraph.judge.status import dependency_problems
@@ -218,9 +219,10 @@ class KubectlBackend(WatchingBackend):
     BATCH = 5
 
     def __init__(self, kubectl, versions, workers=8, sleep=time.sleep, watch=True, clock=time.monotonic,
-                 reset=False, force=False):
+                 reset=False, force=False, proxy=None):
         super().__init__(kubectl, versions, workers, watch, clock, reset, force)
         self.sleep = sleep
+        self.proxy = proxy      # acquire.proxy.KubectlProxy: requests without a process each
         self._requests = {}     # ref -> (value, Future of the annotate: {ref: error})
         self._batch = []        # refs started since the last poll
         self._judged = {}       # ref -> (object, source) last judged
@@ -249,6 +251,8 @@ class KubectlBackend(WatchingBackend):
         """Annotate `refs` (one namespace and kind) in one call; on failure, one by one
         so that each object gets its own error."""
         also = extra_annotations(refs[0], self.reset, self.force)
+        if self._patch(refs, value, also):
+            return {}
         if len(refs) > 1:
             try:
                 self.kubectl.request_reconcile(refs, value, also)
@@ -262,6 +266,19 @@ class KubectlBackend(WatchingBackend):
             except DepgraphError as exc:
                 errors[ref] = exc.message
         return errors
+
+    def _patch(self, refs, value, also):
+        """The annotations as merge patches through the kubectl proxy; False when it cannot
+        (not serving yet, or any error: kubectl annotate then says what went wrong)."""
+        if self.proxy is None or not self.proxy.serving or refs[0].kind not in self.reader.versions:
+            return False
+        patch = {"metadata": {"annotations": {key: value for key in (RECONCILE_ANNOTATION, *also)}}}
+        try:
+            for ref in refs:
+                self.proxy.merge_patch(f"{self.reader.path(ref.kind, ref.namespace)}/{ref.name}", patch)
+        except ProxyUnavailable:
+            return False
+        return True
 
     def _annotate_one(self, ref, value, also):
         delay = 0.2
@@ -305,6 +322,14 @@ class KubectlBackend(WatchingBackend):
                     self._judged[step.ref] = key
                     seen[step.ref] = obs
         return seen
+
+
+    def close(self, interrupted=False):
+        try:
+            super().close(interrupted)
+        finally:
+            if self.proxy is not None:
+                self.proxy.stop()
 
 
 class FluxBackend(WatchingBackend):

@@ -5,6 +5,7 @@ through an `on_event` callback. Nothing here prints."""
 
 import abc
 import enum
+import heapq
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
@@ -171,25 +172,25 @@ def list_schedule(steps, durations, parallel):
     remaining = {}
     users = {s.ref: [] for s in steps}
     for step in steps:
-        for need in step.needs:
+        for need in set(step.needs):
             users.setdefault(need, []).append(step.ref)
     for step in reversed(steps):
         remaining[step.ref] = durations.get(step.ref, 0.0) + \
             max((remaining[u] for u in users[step.ref]), default=0.0)
-    needs = {s.ref: {n for n in s.needs if n in remaining} for s in steps}
     index = {s.ref: i for i, s in enumerate(steps)}
-    done, running, now = set(), [], 0.0   # running: [(end, ref)]
-    queued = set(needs)
-    while queued or running:
-        ready = sorted((r for r in queued if needs[r] <= done), key=lambda r: (-remaining[r], index[r]))
-        for ref in ready[:parallel - len(running)]:
-            queued.discard(ref)
-            running.append((now + durations.get(ref, 0.0), index[ref], ref))
-        if not running:
-            break   # needs outside the steps: nothing more can start
-        running.sort()
-        now, _, ref = running.pop(0)
-        done.add(ref)
+    waiting = {s.ref: sum(1 for n in set(s.needs) if n in remaining) for s in steps}
+    ready = [(-remaining[r], index[r], r) for r, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    running, now = [], 0.0   # running: a heap of (end, index, ref)
+    while ready or running:
+        while ready and len(running) < parallel:
+            _, i, ref = heapq.heappop(ready)
+            heapq.heappush(running, (now + durations.get(ref, 0.0), i, ref))
+        now, _, ref = heapq.heappop(running)
+        for user in users[ref]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                heapq.heappush(ready, (-remaining[user], index[user], user))
     return now
 
 
