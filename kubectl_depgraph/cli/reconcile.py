@@ -13,7 +13,7 @@ import click
 from kubectl_depgraph.acquire.proxy import KubectlProxy
 from kubectl_depgraph.acquire.watch import versions_of
 from kubectl_depgraph.judge import plan as planner
-from kubectl_depgraph.reconcile import backends, executor
+from kubectl_depgraph.reconcile import backends, executor, fluxcli
 from kubectl_depgraph.cli.common import empty_sentence, input_options, load_graph
 from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError   # FAILED…OK: exit codes
 from kubectl_depgraph.model import KIND_ALIASES, SHORT, WORKLOAD_KINDS
@@ -79,22 +79,14 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
                          hint="add --dry-run to print the plan for this input")
     flux_missing = use_flux and not backends.flux_available()
     if flux_missing and not dry_run:
-        raise backends.flux_not_found()
+        raise fluxcli.flux_not_found()
     if use_flux is None:
         use_flux = backends.flux_available()
 
     # The proxy's process starts while the graph is read (see acquire/proxy.py).
     proxy = KubectlProxy(common.kubectl) if not dry_run and not use_flux else None
-    try:
-        return _reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, seconds,
-                          fail_fast, no_source, reset, force, use_flux, flux_missing, proxy)
-    finally:
-        if proxy is not None:
-            proxy.stop()
-
-
-def _reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, seconds, fail_fast,
-               no_source, reset, force, use_flux, flux_missing, proxy):
+    if proxy is not None:
+        click.get_current_context().call_on_close(proxy.stop)
     inventory, graph = load_graph(common)
     starts = list(common.resolve(graph, names).starts) or None
     selected = planner.select(graph, starts, common.view.namespace, dependents, dependencies,
