@@ -21,7 +21,7 @@ from kubectl_depgraph.acquire import cluster, snapshot as manifests
 from tests.apiserver import (NO_FLUX, NO_HELM, OLD_FLUX, TEST_DELAY, TEST_OUTCOME, Forbid,
                              kustomization, source)
 from tests.conftest import EXAMPLE, production
-from tests.clirun import Outcome, invoke
+from tests.clirun import Outcome, invoke, summary_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 FS = "flux-system"
@@ -766,14 +766,7 @@ def controlled(apiserver, kube_env):
     return start
 
 
-def summary(out):
-    """{object: (result, message)} from the summary table on stdout."""
-    rows = {}
-    for line in out.stdout.splitlines():
-        if "/" in line.split(" ")[0]:
-            parts = line.split(None, 3)
-            rows[parts[0]] = (parts[1], parts[3] if len(parts) > 3 else "")
-    return rows
+summary = summary_rows   # {object: (result, message)} from the summary table on stdout
 
 
 def reconcile(env, *args):

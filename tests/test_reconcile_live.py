@@ -4,7 +4,6 @@ barrier, failures, timeouts, suspension, cycles, source deduplication, dry-run."
 
 import os
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -14,7 +13,7 @@ import pytest
 
 from kubectl_depgraph.cli.reconcile import parse_timeout
 from tests.apiserver import TEST_DELAY, TEST_OUTCOME, helmchart, helmrelease, kustomization, source
-from tests.clirun import ROOT, invoke
+from tests.clirun import invoke, on_a_terminal, summary_rows
 from tests.conftest import load_scenario
 
 FS = "flux-system"
@@ -238,16 +237,6 @@ def with_flux(tmp_path):
     return add
 
 
-def summary_rows(out):
-    """{object: (result, message)} from the summary table."""
-    rows = {}
-    for line in out.stdout.splitlines():
-        if "/" in line.split(" ")[0]:
-            parts = line.split(None, 3)
-            rows[parts[0]] = (parts[1], parts[3] if len(parts) > 3 else "")
-    return rows
-
-
 def test_flux_missing_fails_at_once(live):
     server, env = live([git(), ks("apps")])
     env = {**env, "PATH": os.path.dirname(env["KUBECTL"])}   # kubectl only, no flux
@@ -371,36 +360,10 @@ def test_helm_chart_refreshed_after_its_repository(live):
     assert "2 objects: 2 ready; 3 sources: 3 ready" in out.stdout
 
 
-def _stderr_on_a_terminal(args, env, columns=80):
-    """stderr of the CLI run on a pseudo-terminal `columns` wide, as raw text."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
-    proc = subprocess.Popen([sys.executable, "-m", "kubectl_depgraph", *args], stdout=subprocess.PIPE,
-                            stderr=slave, cwd=ROOT, env=dict(env, NO_COLOR="1"))
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:   # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.communicate(timeout=60)
-    os.close(master)
-    return proc.returncode, b"".join(chunks).decode()
-
-
 def test_live_line_fits_an_80_column_terminal(live):
     names = [f"a-rather-long-kustomization-name-{i}" for i in range(6)]
     server, env = live([git()] + [ks(n, delay=0.5) for n in names])
-    code, raw = _stderr_on_a_terminal(["reconcile", "--no-flux"], env, columns=80)
+    code, raw = on_a_terminal(["reconcile", "--no-flux"], dict(env, NO_COLOR="1"), columns=80, stream="stderr")
     assert code == 0, raw
     parts = [part.replace("\x1b[K", "") for line in raw.replace("\r\n", "\n").split("\n")
              for part in line.split("\r")]
