@@ -130,9 +130,10 @@ def run_depgraph(manifests, requeue, tmp, parallel):
         wall = time.monotonic() - began
         if proc.returncode != 0:
             sys.exit(f"depgraph reconcile failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-        # The graph read is paged (limit=); what is left are the reconcile's own reads.
-        reads = [r for r in server.requests if r.method == "GET" and r.path.endswith("/kustomizations")
-                 and "limit" not in r.query]
+        # The first read is the graph's (paged by kubectl get, or one get --raw); what is
+        # left are the reconcile's own reads.
+        reads = [r for r in server.requests if r.method == "GET" and r.path.endswith("/kustomizations")]
+        reads = [r for r in reads[1:] if "limit" not in r.query]
         watches = sum(1 for r in reads if "watch" in r.query)
         measured = {h.name: h.end - h.start for h in server.controller.handled()
                     if h.trigger == "request" and h.end is not None}

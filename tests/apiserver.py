@@ -1407,6 +1407,7 @@ class FluxController:
                 return
             beh = self._behaviour(obj)
             if beh.outcome == "never":
+                self._run_hooks(key, trigger)   # the request is seen, and left alone
                 return
             requested = (obj["metadata"].get("annotations") or {}).get(REQUESTED_AT)
             h = Handling(kind, ns, name, time.time(), requested_at=requested, trigger=trigger)
@@ -1424,12 +1425,16 @@ class FluxController:
                               f"Reconciliation in progress")
                 set_condition(obj, "Ready", "Unknown", "Progressing", "Reconciliation in progress")
             srv.store.save(Store.key(resource_for_kind(kind), ns, name), obj)
-        if trigger == "request":
-            with self._cv:
-                hooks = self._hooks.pop(key, [])
-            for fn in hooks:
-                fn()
+        self._run_hooks(key, trigger)
         self._at(beh.delay or 0, lambda: self._finish(kind, ns, name, h))
+
+    def _run_hooks(self, key, trigger: str) -> None:
+        if trigger != "request":
+            return
+        with self._cv:
+            hooks = self._hooks.pop(key, [])
+        for fn in hooks:
+            fn()
 
     def _finish(self, kind: str, ns: str, name: str, h: Handling) -> None:
         srv = self.server

@@ -777,13 +777,6 @@ def reconcile(env, *args):
     return invoke(["reconcile", "--no-flux", *args], env=env)
 
 
-def later(seconds, fn):
-    timer = threading.Timer(seconds, fn)
-    timer.daemon = True
-    timer.start()
-    return timer
-
-
 def test_reconcile_patch_forbidden_for_one_object(controlled):
     """That object fails with the API server's message; the others go on."""
     server, env = controlled([git(), ks("a"), ks("b", namespace="team-b"),
@@ -803,7 +796,8 @@ def test_reconcile_patch_forbidden_for_one_object(controlled):
 
 def test_reconcile_object_deleted_midway(controlled):
     server, env = controlled([git(), ks("slow", delay=2), ks("after", depends_on=["slow"])])
-    later(1.0, lambda: server.delete_object("Kustomization", FS, "slow"))
+    server.controller.on_request("Kustomization", FS, "slow",
+                                 lambda: server.delete_object("Kustomization", FS, "slow"))
     out = reconcile(env, "--timeout", "10s")
     assert_clean(out)
     assert out.code == 1
@@ -836,7 +830,8 @@ def test_reconcile_object_edited_midway(controlled):
     def edit(obj):
         obj["metadata"]["generation"] += 1
         obj["spec"]["path"] = "./changed"
-    later(1.0, lambda: server.update_status("Kustomization", FS, "slow", edit))
+    server.controller.on_request("Kustomization", FS, "slow",
+                                 lambda: server.update_status("Kustomization", FS, "slow", edit))
     out = reconcile(env, "--timeout", "15s")
     assert_clean(out)
     assert out.code == 0, out.stdout
@@ -873,7 +868,9 @@ def test_reconcile_api_errors_until_the_timeout(controlled):
     """The API server fails every read while the controller never answers: the object
     fails at --timeout, nothing hangs."""
     server, env = controlled([git(), ks("slow", annotations={TEST_OUTCOME: "never"})])
-    later(0.3, lambda: server.add_fault(r"/kustomizations(\?|$)", "error", methods=["GET"]))
+    # From the request on (a timer could fire during the graph read under load).
+    server.controller.on_request("Kustomization", FS, "slow", lambda: server.add_fault(
+        r"/kustomizations(\?|$)", "error", methods=["GET"]))
     started = time.monotonic()
     out = reconcile(env, "--timeout", "3s")
     assert time.monotonic() - started < 15
