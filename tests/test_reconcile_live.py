@@ -274,14 +274,14 @@ def test_flux_path_stops_at_a_terminal_failure_with_its_cause(live, with_flux):
 
 
 def test_flux_path_does_not_wait_for_the_cli_poll(live, with_flux):
-    # The CLI polls every 2 s (10 s here); depgraph's own watch sees each hop at once.
+    # The CLI polls every 2 s (30 s here); depgraph's own watch sees each hop at once.
     names = ["one", "two", "three"]
     objects = [git()] + [ks(n, depends_on=[names[i - 1]] if i else []) for i, n in enumerate(names)]
     server, env = live(objects)
-    out = invoke(["reconcile", "--flux", "--timeout", "1m"], env=with_flux(env, poll=10))
+    out = invoke(["reconcile", "--flux", "--timeout", "2m"], env=with_flux(env, poll=30))
     assert out.code == 0, out.stdout + out.stderr
     spans = [handling(server, n) for n in names]
-    assert spans[-1].end - spans[0].start < 10, "a hop waited for flux's poll"
+    assert spans[-1].end - spans[0].start < 25, "a hop waited for flux's poll"
     assert "3 objects: 3 ready; 1 source: 1 ready" in out.stdout
 
 
