@@ -89,6 +89,11 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
         click.get_current_context().call_on_close(proxy.stop)
     inventory, graph = load_graph(common)
     starts = list(common.resolve(graph, names).starts) or None
+    for ref in starts or ():
+        if ref.kind not in WORKLOAD_KINDS:
+            raise UsageError(f"{ref} is a source: reconcile takes Kustomizations and HelmReleases",
+                             hint="name the Kustomization or HelmRelease that uses it; "
+                                  "its source is refreshed first")
     selected = planner.select(graph, starts, common.view.namespace, dependents, dependencies,
                               KIND_ALIASES.get(kind))
     if not selected:

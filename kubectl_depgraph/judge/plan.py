@@ -8,7 +8,6 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Optional, Tuple
 
-from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.model import (FLUX_CLI_KIND, HELMCHART, KUSTOMIZATION, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef,
                                     cycle_path)
 from kubectl_depgraph.judge.status import Gate, classify, dependency_verdict, ready_for_dependents
@@ -93,11 +92,6 @@ def select(graph, starts=None, namespace=None, dependents=False, dependencies=Fa
     Dependents are everything that waits on a start: its dependsOn dependents and the
     Kustomizations whose healthChecks name it, transitively (graph.waiting_on)."""
     if starts:
-        for ref in starts:
-            if ref.kind not in WORKLOAD_KINDS:
-                raise UsageError(f"{ref} is a source: reconcile takes Kustomizations and HelmReleases",
-                                 hint="name the Kustomization or HelmRelease that uses it; "
-                                      "its source is refreshed first")
         chosen = set(starts)
         if dependents:
             chosen |= {r for r in graph.waiting_on(starts) if r.kind in WORKLOAD_KINDS and r in graph}

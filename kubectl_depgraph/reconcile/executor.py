@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
-from kubectl_depgraph.errors import DepgraphError, UsageError
+from kubectl_depgraph.errors import DepgraphError
 from kubectl_depgraph.judge.plan import StepResult
 from kubectl_depgraph.judge.status import State, classify, revision_behind
 from kubectl_depgraph.model import HELMRELEASE, KUSTOMIZATION, SOURCE_KINDS, ObjectRef
@@ -210,8 +210,8 @@ class Executor:
     def __init__(self, plan_, backend, parallel=DEFAULT_PARALLEL, timeout=DEFAULT_TIMEOUT,
                  fail_fast=False, clock=time.monotonic, sleep=time.sleep,
                  on_event: Optional[Callable[[Event], None]] = None, poll_interval=0.1):
-        if parallel < 1:
-            raise UsageError("--parallel must be at least 1")
+        if parallel < 1:   # the CLI's --parallel is an IntRange(min=1)
+            raise ValueError("parallel must be at least 1")
         self.plan = plan_
         self.backend = backend
         self.parallel = parallel
