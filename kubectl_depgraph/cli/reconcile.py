@@ -47,9 +47,12 @@ KIND_CHOICES = sorted(spelling for kind in WORKLOAD_KINDS for spelling in (SHORT
               help="HelmReleases: force a Helm upgrade even without changes (reconcile.fluxcd.io/forceAt).")
 @click.option("--flux/--no-flux", "use_flux", default=None,
               help="Use the flux CLI / the kubectl annotate protocol (default: flux if on PATH).")
+@click.option("--trace", "trace_file", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Write the run's timeline: Chrome trace-event JSON (Perfetto), or a Mermaid "
+                   "Gantt chart when FILE ends in .md/.mmd; the critical path is marked.")
 @input_options
 def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, timeout, fail_fast,
-              no_source, reset, force, use_flux):
+              no_source, reset, force, use_flux, trace_file):
     """Reconcile in dependency order, each object as soon as its own dependencies are Ready.
 
     \b
@@ -67,10 +70,14 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
       kubectl depgraph reconcile --dry-run
       kubectl depgraph reconcile apps --dependencies
       kubectl depgraph reconcile infra --dependents --parallel 8 --timeout 10m
+      kubectl depgraph reconcile --trace run.json
       kubectl depgraph reconcile --path ./clusters/prod --dry-run"""
     seconds = parse_timeout(timeout)
     if seconds is None:
         raise UsageError(f"invalid --timeout {timeout!r}", hint="use a duration such as 90s, 5m or 1h")
+    if trace_file and dry_run:
+        raise UsageError("--trace records a run; --dry-run runs nothing",
+                         hint="drop --dry-run to reconcile and write the trace")
     if (dependents or dependencies) and not names:
         raise UsageError("--dependents/--dependencies need a NAME",
                          hint="kubectl depgraph reconcile NAME --dependents")
@@ -120,14 +127,33 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
                                                         force=force, proxy=proxy))
     click.echo(render_notes(plan, err_style), nl=False, err=True)
     progress = Progress(err_style, live=_stderr_is_tty())
+    events = []
+
+    def on_event(event):
+        events.append(event)
+        progress(event)
     outcome = executor.execute(plan, backend, parallel=parallel, timeout=seconds, fail_fast=fail_fast,
-                           clock=time.monotonic, sleep=time.sleep, on_event=progress,
-                           poll_interval=POLL_INTERVAL)
+                               clock=time.monotonic, sleep=time.sleep, on_event=on_event,
+                               poll_interval=POLL_INTERVAL)
     progress.clear()
+    if trace_file:
+        write_trace(trace_file, plan, outcome, events)
+        click.echo(f"trace written to {trace_file}", err=True)
     click.echo(render_summary(outcome, style=common.style, parallel=parallel), nl=False)
     if outcome.interrupted:
         return INTERRUPTED
     return OK if outcome.ok else FAILED
+
+
+def write_trace(path, plan, outcome, events):
+    """Write the run's timeline to `path` (format by its ending: render/trace.py)."""
+    from kubectl_depgraph.render.trace import render_trace
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(render_trace(path, plan, outcome, events))
+    except OSError as exc:
+        raise UsageError(f"cannot write --trace {path}: {exc.strerror}",
+                         hint="name a file in a writable directory") from None
 
 
 def parse_timeout(text):

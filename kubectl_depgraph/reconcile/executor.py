@@ -194,14 +194,27 @@ def list_schedule(steps, durations, parallel):
     return now
 
 
-def critical_path(steps, durations):
-    """The longest sum of durations along `needs` chains (steps in dependency order)."""
-    longest = {}
+def critical_chain(steps, durations):
+    """The refs of the longest chain of durations along `needs` (steps in dependency
+    order), first step first: the critical path, whose durations sum to critical_path()."""
+    longest, via = {}, {}
     for step in steps:
         if step.ref not in durations:
             continue
-        longest[step.ref] = durations[step.ref] + max((longest.get(n, 0.0) for n in step.needs), default=0.0)
-    return max(longest.values(), default=0.0)
+        before = max((n for n in step.needs if n in longest), key=longest.get, default=None)
+        longest[step.ref] = durations[step.ref] + (longest[before] if before is not None else 0.0)
+        via[step.ref] = before
+    ref = max(longest, key=longest.get, default=None)
+    chain = []
+    while ref is not None:
+        chain.append(ref)
+        ref = via[ref]
+    return chain[::-1]
+
+
+def critical_path(steps, durations):
+    """The longest sum of durations along `needs` chains (steps in dependency order)."""
+    return sum(durations[r] for r in critical_chain(steps, durations))
 
 
 class Executor:
