@@ -40,6 +40,8 @@ TEST_OUTCOME = "depgraph.test/outcome"
 TEST_REASON = "depgraph.test/reason"
 TEST_MESSAGE = "depgraph.test/message"
 TEST_NEW_REVISION = "depgraph.test/new-revision"
+# Seconds the simulated controller takes to remove the finalizers of a deleted object.
+TEST_FINALIZE_DELAY = "depgraph.test/finalize-delay"
 
 KS_GROUP = "kustomize.toolkit.fluxcd.io"
 HELM_GROUP = "helm.toolkit.fluxcd.io"
@@ -1001,7 +1003,18 @@ class _Handler(BaseHTTPRequestHandler):
             if verb == "get":
                 return self._send(200, self._serve(obj, version))
             if verb == "delete":
+                if obj["metadata"].get("finalizers"):
+                    # As the API server does: mark it, keep it until its finalizers are gone.
+                    if not obj["metadata"].get("deletionTimestamp"):
+                        obj = copy.deepcopy(obj)
+                        obj["metadata"]["deletionTimestamp"] = _now_iso()
+                        obj = api.store.save(key, obj)
+                        if api.controller:
+                            api.controller.finalize(rt.kind, namespace, name)
+                    return self._send(200, self._serve(obj, version))
                 api.store.drop(key)
+                if api.controller:
+                    api.controller.gone(rt.kind, namespace, name)
                 return self._send(200, self._serve(obj, version))
             if verb == "patch":
                 if ctype == "application/json-patch+json":
@@ -1238,6 +1251,7 @@ class FluxController:
         self.requeue_text = requeue_text
         self.behaviour: dict[tuple[str, str, str], ObjectBehaviour] = {}
         self.handlings: list[Handling] = []
+        self.deleted: list[tuple[str, str, str, float]] = []   # (kind, ns, name, when gone)
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._cv = threading.Condition()
@@ -1360,6 +1374,23 @@ class FluxController:
                     return
             self._begin(kind, ns, name, trigger)
         self._at(delay, fire)
+
+    def finalize(self, kind: str, namespace: str | None, name: str) -> None:
+        """A deleted object with finalizers: remove them (and so the object) after its
+        `depgraph.test/finalize-delay` annotation's seconds (default: the controller's delay)."""
+        obj = self.server.get_object(kind, namespace, name)
+        ann = (obj or {}).get("metadata", {}).get("annotations") or {}
+        delay = float(ann.get(TEST_FINALIZE_DELAY, self.delay))
+
+        def fire():
+            if self.server.delete_object(kind, namespace, name):
+                self.gone(kind, namespace, name)
+        self._at(delay, fire)
+
+    def gone(self, kind: str, namespace: str | None, name: str) -> None:
+        """Record when an object left the store (after its finalizers, if any)."""
+        with self._cv:
+            self.deleted.append((kind, namespace or "", name, time.time()))
 
     def notify(self, kind: str, namespace: str | None, name: str) -> None:
         """Called after every write through the API: start handling a new request."""
