@@ -7,6 +7,11 @@ Current, then report Ready. Output on stderr in flux's words (tests/data/flux/*)
 
 Usage: flux [--kubeconfig=K] [--context=C] reconcile KIND… -n NS [--with-source] [--reset]
             [--force] --timeout T [--] NAME
+       flux [--kubeconfig=K] [--context=C] suspend|resume KIND NAME -n NS [--timeout T]
+
+`suspend` merge-patches spec.suspend=true; `resume` patches spec.suspend=false with a new
+requestedAt in the same patch and waits for the object like `reconcile` (flux2
+cmd/flux/suspend.go, resume.go).
 """
 
 import datetime
@@ -65,6 +70,39 @@ class Cli:
     def get(self, kind, ns, name):
         return json.loads(self.kubectl("get", "-n", ns, f"{RESOURCE[kind]}/{name}", "-o", "json"))
 
+    def suspend(self, kind, ns, name, suspend=True):
+        """`flux suspend|resume`: one merge patch; resume also requests a reconcile and waits."""
+        self.get(kind, ns, name)
+        word = "suspend" if suspend else "resum"
+        say("►", f"{word}ing {kind.lower()} {name} in {ns} namespace")
+        patch = {"spec": {"suspend": suspend}}
+        value = now_rfc3339nano()
+        if not suspend:
+            patch["metadata"] = {"annotations": {"reconcile.fluxcd.io/requestedAt": value}}
+        self.kubectl("patch", "--type=merge", "-p", json.dumps(patch), "-n", ns, f"{RESOURCE[kind]}/{name}")
+        say("✔", f"{kind.lower()} {word}ed")
+        if not suspend:
+            say("◎", f"waiting for {kind} reconciliation")
+            self.wait(kind, ns, name, value)
+
+    def wait(self, kind, ns, name, value):
+        """Poll until `value` is handled and the object Current; fail unless Ready."""
+        while True:
+            obj = self.get(kind, ns, name)
+            st = obj.get("status") or {}
+            conds = {c.get("type"): c for c in st.get("conditions") or []}
+            stalled = conds.get("Stalled", {}).get("status") == "True"
+            if st.get("lastHandledReconcileAt") == value and (stalled or current(obj, conds)):
+                break
+            if time.monotonic() + POLL > self.deadline:
+                raise Failed("context deadline exceeded")
+            time.sleep(POLL)
+        ready = conds.get("Ready") or {}
+        if ready.get("status") != "True":
+            message = (conds["Stalled"] if stalled else ready).get("message", "")
+            raise Failed(f"{kind} reconciliation failed: {message}")
+        return st
+
     def reconcile(self, kind, ns, name, with_source=False, reset=False, force=False):
         obj = self.get(kind, ns, name)
         if (obj.get("spec") or {}).get("suspend"):
@@ -82,20 +120,7 @@ class Cli:
                      *[f"{key}={value}" for key in keys])
         say("✔", f"{kind} annotated")
         say("◎", f"waiting for {kind} reconciliation")
-        while True:
-            obj = self.get(kind, ns, name)
-            st = obj.get("status") or {}
-            conds = {c.get("type"): c for c in st.get("conditions") or []}
-            stalled = conds.get("Stalled", {}).get("status") == "True"
-            if st.get("lastHandledReconcileAt") == value and (stalled or current(obj, conds)):
-                break
-            if time.monotonic() + POLL > self.deadline:
-                raise Failed("context deadline exceeded")
-            time.sleep(POLL)
-        ready = conds.get("Ready") or {}
-        if ready.get("status") != "True":
-            message = (conds["Stalled"] if stalled else ready).get("message", "")
-            raise Failed(f"{kind} reconciliation failed: {message}")
+        st = self.wait(kind, ns, name, value)
         if kind == "Kustomization":
             say("✔", f"applied revision {st.get('lastAppliedRevision', '')}")
         elif kind == "HelmRelease":
@@ -139,10 +164,11 @@ def main(argv):
     kube_args, rest = [], []
     for arg in argv:
         (kube_args if arg.startswith(("--kubeconfig=", "--context=")) else rest).append(arg)
-    if not rest or rest[0] != "reconcile":
-        print(f"✗ fake flux: only `reconcile` is implemented, not {rest[:1]}", file=sys.stderr)
+    if not rest or rest[0] not in ("reconcile", "suspend", "resume"):
+        print(f"✗ fake flux: only reconcile, suspend and resume are implemented, not {rest[:1]}",
+              file=sys.stderr)
         return 1
-    rest = rest[1:]
+    command, rest = rest[0], rest[1:]
     words = tuple(rest[:2]) if tuple(rest[:2]) in KINDS else tuple(rest[:1])
     if words not in KINDS:
         print(f"✗ unknown kind {rest[:2]}", file=sys.stderr)
@@ -169,7 +195,10 @@ def main(argv):
     kind = KINDS[words][0]
     cli = Cli(kube_args, timeout)
     try:
-        cli.reconcile(kind, ns, name, "--with-source" in flags, "--reset" in flags, "--force" in flags)
+        if command == "reconcile":
+            cli.reconcile(kind, ns, name, "--with-source" in flags, "--reset" in flags, "--force" in flags)
+        else:
+            cli.suspend(kind, ns, name, suspend=command == "suspend")
     except Failed as exc:
         say("✗", str(exc))
         return 1

@@ -145,3 +145,20 @@ def test_source_name_is_a_usage_error(live):
     server, env = live(chain())
     out = invoke(["suspend", "--no-flux", "gitrepo/flux-system/flux-system"], env=env)
     assert out.code == 2 and "is a source" in out.stderr
+
+
+def test_resume_and_suspend_through_flux(live, with_flux):
+    server, env = live(chain(suspend=True, delay=0.2))
+    env = with_flux(env, poll=0.1)
+    out = invoke(["resume", "--flux", "apps", "--dependencies"], env=env)
+    assert out.code == 0, out.stderr
+    sent = dict(writes(server, "PATCH"))
+    infra = [h for h in server.controller.handled("Kustomization", FS, "infra") if h.end][-1]
+    assert set(sent) == {"infra", "db", "apps"} and infra.end <= sent["db"] <= sent["apps"]
+    assert "3 objects: 3 resumed" in out.stdout
+    server.clear_log()
+    out = invoke(["suspend", "--flux", "infra", "--dependents"], env=env)
+    assert out.code == 0, out.stderr
+    order = [n for n, _ in writes(server, "PATCH")]
+    assert order.index("apps") < order.index("db") < order.index("infra")
+    assert all(o["spec"].get("suspend") is True for o in server.objects("Kustomization"))
