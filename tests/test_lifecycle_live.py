@@ -2,11 +2,9 @@
 double's simulated Flux controller: order from the double's request log, exit codes, the
 exact dry-run commands."""
 
-import json
-
 from tests.apiserver import TEST_FINALIZE_DELAY
 from tests.clirun import invoke
-from tests.test_reconcile_live import FS, git, handling, ks, live, with_flux  # noqa: F401 (fixtures)
+from tests.test_reconcile_live import FS, git, ks, live, with_flux  # noqa: F401 (fixtures)
 
 RES = "kustomizations.kustomize.toolkit.fluxcd.io"
 

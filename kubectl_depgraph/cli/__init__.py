@@ -38,7 +38,7 @@ COMMANDS = {
     "delete": "Delete dependents first, each gone (finalizers included)...",
     "impact": "What a change does to the dependency graph, before it is merged.",
     "reconcile": "Reconcile in dependency order, each object as soon as its...",
-    "resume": "Resume in dependency order, each object once what it depends...",
+    "resume": "Resume in dependency order, each object once what it...",
     "suspend": "Suspend dependents first, then what they depend on.",
     "tree": "What depends on what, and the state of each object.",
     "why": "Why an object is not ready, down to the root causes, with...",

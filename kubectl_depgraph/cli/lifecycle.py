@@ -77,7 +77,7 @@ def run(action, common, names, dry_run, dependents, dependencies, kind, parallel
             ref, users = next(iter(left.items()))
             more = f" and {len(users) - 1} more" if len(users) > 1 else ""
             raise UsageError(f"refusing to delete {ref}: {users[0]}{more} depends on it and is not selected",
-                             hint=f"add --dependents to delete them first, or --force to leave them waiting")
+                             hint="add --dependents to delete them first, or --force to leave them waiting")
     plan = lifecycle_plan(graph, selected, action)
     kubectl = common.kubectl
     err_style = _stderr_style(common.style)

@@ -10,6 +10,8 @@ RESUME, SUSPEND, DELETE = "resume", "suspend", "delete"
 ACTIONS = (RESUME, SUSPEND, DELETE)
 # Dependents first: an object is suspended/deleted only once nothing selected waits on it.
 REVERSED = (SUSPEND, DELETE)
+# What a step that is done did (the summary's RESULT column).
+PAST = {RESUME: "resumed", SUSPEND: "suspended", DELETE: "deleted"}
 
 
 def lifecycle_plan(graph, selected, action):

@@ -13,14 +13,11 @@ import json
 
 from kubectl_depgraph import runner
 from kubectl_depgraph.errors import DepgraphError
-from kubectl_depgraph.judge.lifecycle import DELETE, RESUME, SUSPEND
+from kubectl_depgraph.judge.lifecycle import DELETE, SUSPEND
 from kubectl_depgraph.model import FLUX_CLI_KIND, resource_name
 from kubectl_depgraph.reconcile.backends import WatchingBackend
 from kubectl_depgraph.reconcile.executor import Observation, Observed, judge
 from kubectl_depgraph.reconcile.fluxcli import flux_not_found, parse_flux_output
-
-PAST = {RESUME: "resumed", SUSPEND: "suspended", DELETE: "deleted"}
-
 
 def action_argv(action, ref, use_flux, kubectl, flux="flux"):
     """The one command that does `action` to `ref` (argv items):

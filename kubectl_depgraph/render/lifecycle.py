@@ -1,11 +1,10 @@
 """Text for `resume`, `suspend` and `delete`: the dry-run commands, progress lines (► ✔ ✗)
 and the summary table. Each returns a str."""
 
-from kubectl_depgraph.judge.lifecycle import RESUME
+from kubectl_depgraph.judge.lifecycle import PAST, RESUME
 from kubectl_depgraph.judge.plan import StepResult
 from kubectl_depgraph.judge.status import State
 from kubectl_depgraph.model import cycle_path
-from kubectl_depgraph.reconcile.lifecycle import PAST
 from kubectl_depgraph.render.style import Style, one_line
 from kubectl_depgraph.render.table import plain_table
 from kubectl_depgraph.timeutil import format_duration
