@@ -176,7 +176,7 @@ def test_flux_waiting_then_ready_from_the_object():
     seen = []
     outcome = execute(Plan([Step(apps)]), backend, sleep=lambda s: None, poll_interval=0, on_event=seen.append)
     assert outcome.results[0].result == READY
-    assert [e.kind for e in seen if e.ref == apps][:2] == ["start", "waiting"]
+    assert [e.kind for e in seen if e.ref == apps][:3] == ["start", "handled", "waiting"]
 
 
 def test_flux_ok_then_revision_rule_checked():

@@ -59,7 +59,7 @@ def test_delete_refuses_when_unselected_objects_depend_on_it(live):
     assert out.code == 2
     assert out.stderr.splitlines() == [
         "error: refusing to delete Kustomization/flux-system/infra: Kustomization/flux-system/apps "
-        "and 2 more depends on it and is not selected",
+        "and 2 more depend on it and are not selected",
         "hint: add --dependents to delete them first, or --force to leave them waiting"]
     assert server.writes() == []
 

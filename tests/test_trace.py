@@ -48,6 +48,12 @@ def test_live_run_writes_a_trace_whose_critical_path_is_the_runs(live, tmp_path)
     slow = runs["Kustomization/flux-system/slow"]
     assert abs(apps_wait["dur"] - (slow["ts"] + slow["dur"])) <= 1
     assert "trace written to" in out.stderr
+    # Per object: requested (nested in its reconcile), then handled by the controller.
+    for name, run in runs.items():
+        requested = next(e for e in complete if e["name"] == "requested" and e["args"]["object"] == name)
+        handled = next(e for e in events if e["name"] == "handled" and e["args"]["object"] == name)
+        assert run["ts"] == requested["ts"] and requested["dur"] <= run["dur"]
+        assert abs(handled["ts"] - (requested["ts"] + requested["dur"])) <= 1
 
 
 def test_live_run_writes_a_mermaid_gantt(live, tmp_path):
@@ -85,7 +91,7 @@ def test_critical_chain_and_marks_pure():
     trace = json.loads(render_trace("t.json", Plan(steps=[a, b, c]), outcome))
     marked = {e["name"]: e["dur"] for e in trace["traceEvents"] if e["ph"] == "X" and e["args"].get("critical")}
     assert marked == {"Kustomization/ns/a": 1_000_000, "Kustomization/ns/b": 2_000_000}
-    slot = [e for e in trace["traceEvents"] if e["name"] == "queued for a slot"]
+    slot = [e for e in trace["traceEvents"] if e["name"] == "queued"]
     assert [(e["ts"], e["dur"]) for e in slot] == [(1_000_000, 200_000)]
     gantt = render_trace("t.mmd", Plan(steps=[a, b, c]), outcome)
     assert "    reconcile failed :active, s3, 1200, 1700\n" in gantt

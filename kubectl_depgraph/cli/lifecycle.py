@@ -75,8 +75,9 @@ def run(action, common, names, dry_run, dependents, dependencies, kind, parallel
         left = unselected_dependents(graph, selected)
         if left:
             ref, users = next(iter(left.items()))
-            more = f" and {len(users) - 1} more" if len(users) > 1 else ""
-            raise UsageError(f"refusing to delete {ref}: {users[0]}{more} depends on it and is not selected",
+            who = f"{users[0]} and {len(users) - 1} more depend on it and are" if len(users) > 1 else \
+                f"{users[0]} depends on it and is"
+            raise UsageError(f"refusing to delete {ref}: {who} not selected",
                              hint="add --dependents to delete them first, or --force to leave them waiting")
     plan = lifecycle_plan(graph, selected, action)
     kubectl = common.kubectl

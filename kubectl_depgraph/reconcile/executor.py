@@ -95,7 +95,8 @@ def judge(step, obj, requested=None, source_obj=None, reset=False):
 
 @dataclass(frozen=True)
 class Event:
-    """Progress: kind is "start", "waiting", "warning", or the StepResult a step got.
+    """Progress: kind is "start", "handled" (the controller took the request: the first
+    observation that is not PENDING), "waiting", "warning", or the StepResult a step got.
 
     `elapsed`: seconds since the step started (0 for skips); `at`: since the run started;
     `running`/`queued`: the scheduler's state after the event (for a live view)."""
@@ -245,6 +246,7 @@ class Executor:
         self._started = {}
         self._results = {}
         self._last_message = {}
+        self._handled = set()
         self._slot_bound = False
         self._t0 = 0.0
         self._stopping = None
@@ -364,6 +366,9 @@ class Executor:
         now = self.clock()
         for ref in running:
             obs = seen.get(ref)
+            if obs is not None and obs.state is not Observed.PENDING and ref not in self._handled:
+                self._handled.add(ref)
+                self._emit("handled", ref, elapsed=now - self._started[ref])
             if obs is not None and obs.state in _FINAL:
                 self._finish(ref, _FINAL[obs.state], obs.message)
                 changed = True
