@@ -160,3 +160,18 @@ def test_resume_and_suspend_through_flux(live, with_flux):
     order = [n for n, _ in writes(server, "PATCH")]
     assert order.index("apps") < order.index("db") < order.index("infra")
     assert all(o["spec"].get("suspend") is True for o in server.objects("Kustomization"))
+
+
+def test_delete_of_an_object_gone_meanwhile_counts_as_deleted(live, monkeypatch):
+    from kubectl_depgraph.reconcile.lifecycle import LifecycleBackend
+    server, env = live(chain())
+    real = LifecycleBackend.start
+
+    def start(self, step, timeout):
+        # The graph was read; the object disappears before its delete is sent (NotFound).
+        server.delete_object("Kustomization", FS, step.ref.name)
+        return real(self, step, timeout)
+    monkeypatch.setattr(LifecycleBackend, "start", start)
+    out = invoke(["delete", "apps"], env=env)
+    assert out.code == 0, out.stderr
+    assert "1 object: 1 deleted" in out.stdout

@@ -90,6 +90,8 @@ PRELOAD = {
     "why": ("kubectl_depgraph.graph", "kubectl_depgraph.judge.explain", "kubectl_depgraph.render.why"),
     "check": ("kubectl_depgraph.graph", "kubectl_depgraph.judge.check", "kubectl_depgraph.render.findings"),
     "reconcile": ("kubectl_depgraph.graph", "kubectl_depgraph.judge.plan"),
+    **{name: ("kubectl_depgraph.graph", "kubectl_depgraph.judge.lifecycle")
+       for name in ("resume", "suspend", "delete")},
 }
 
 

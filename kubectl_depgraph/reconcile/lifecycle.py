@@ -12,7 +12,7 @@ watch per kind, as a reconcile reads them (backends.WatchingBackend).
 import json
 
 from kubectl_depgraph import runner
-from kubectl_depgraph.errors import DepgraphError
+from kubectl_depgraph.errors import CommandFailed, DepgraphError
 from kubectl_depgraph.judge.lifecycle import DELETE, SUSPEND
 from kubectl_depgraph.model import FLUX_CLI_KIND, resource_name
 from kubectl_depgraph.reconcile.backends import WatchingBackend
@@ -68,7 +68,13 @@ class LifecycleBackend(WatchingBackend):
                     raise flux_not_found(self.flux) from exc
                 raise
             return parse_flux_output(res.stderr, res.returncode)
-        return self._run(argv, timeout=timeout + 30)
+        try:
+            return self._run(argv, timeout=timeout + 30)
+        except CommandFailed as exc:
+            # Gone already (deleted by someone else meanwhile): the watch says so.
+            if self.action == DELETE and "(NotFound)" in (exc.stderr or ""):
+                return None
+            raise
 
     def poll(self, steps):
         seen, written = {}, []
