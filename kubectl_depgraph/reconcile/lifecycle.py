@@ -88,9 +88,10 @@ class LifecycleBackend(WatchingBackend):
                                              (exc.message if isinstance(exc, DepgraphError) else str(exc)))
             elif self.action == SUSPEND:
                 seen[step.ref] = _flux_said(future.result()) or Observation(Observed.READY, "suspended")
-            elif self.use_flux:
+            elif self.use_flux and _flux_said(future.result()).state is not Observed.WAITING:
                 seen[step.ref] = _flux_said(future.result())
             else:
+                # kubectl's write, or flux gave up on a DependencyNotReady: the object says the rest.
                 written.append(step)
         if written:
             objects = self._read([s.ref for s in written])
