@@ -84,7 +84,8 @@ def run():
     folder = _unpacked(archive)
     if folder:
         sys.path = [folder if p and os.path.abspath(p) == archive else p for p in sys.path]
-    if os.path.basename(sys.argv[0]).startswith("kubectl_complete-"):
+    # run by the helper kubectl_complete-depgraph, or under that name (a link to this file)
+    if globals().get("COMPLETION") or os.path.basename(sys.argv[0]).startswith("kubectl_complete-"):
         from kubectl_depgraph.cli.completion import kubectl_complete
         kubectl_complete()
     else:
