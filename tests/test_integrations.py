@@ -88,17 +88,17 @@ def test_pre_commit_hook_checks_the_whole_repository(tmp_path):
 # --------------------------------------------------------------------------- GitHub Action
 
 
-def run_action(action_path, workspace, runner_temp, inputs, path_prefix):
-    """Run the composite action's steps as the runner does (bash -e -o pipefail, inputs
-    substituted into each step's env, $GITHUB_PATH prepended to PATH for the later steps).
-    Returns the last step's CompletedProcess."""
+def run_action(action_path, workspace, runner_temp, inputs, path_prefix, first_step=0):
+    """Run the composite action's steps from `first_step` on as the runner does (bash -e -o
+    pipefail, inputs substituted into each step's env, $GITHUB_PATH prepended to PATH for the
+    later steps). Returns the last step's CompletedProcess."""
     action = yaml.safe_load((action_path / "action.yml").read_text())
     values = {k: str(v.get("default", "")) for k, v in action["inputs"].items()}
     values.update(inputs)
-    github_path = runner_temp / "github_path"
+    github_path = runner_temp / "github_path"   # kept between calls, like the runner's PATH
     github_path.touch()
     proc = None
-    for step in action["runs"]["steps"]:
+    for step in action["runs"]["steps"][first_step:]:
         assert step["shell"] == "bash"
         extra_path = [line for line in github_path.read_text().splitlines() if line][::-1]
         env = {**os.environ, "GITHUB_ACTION_PATH": str(action_path), "RUNNER_TEMP": str(runner_temp),
@@ -126,10 +126,11 @@ def test_github_action_installs_the_plugin_and_annotates_findings(tmp_path, kube
     assert "title=DG006 dependency-without-readiness::" in lines[0]
     assert (runner_temp / "kubectl-depgraph" / "bin" / "kubectl-depgraph").is_file()
 
-    failing = run_action(action_path, repo, runner_temp, {"fail-on": "warning"}, kubectl_dir)
+    # the same installation, other inputs
+    failing = run_action(action_path, repo, runner_temp, {"fail-on": "warning"}, kubectl_dir, 1)
     assert failing.returncode == 1 and failing.stdout == proc.stdout
     quiet = run_action(action_path, repo, runner_temp,
-                       {"fail-on": "warning", "args": "--ignore DG006  --max-depth 6"}, kubectl_dir)
+                       {"fail-on": "warning", "args": "--ignore DG006  --max-depth 6"}, kubectl_dir, 1)
     assert (quiet.returncode, quiet.stdout) == (0, "")
-    missing = run_action(action_path, repo, runner_temp, {"path": "no/such/folder"}, kubectl_dir)
+    missing = run_action(action_path, repo, runner_temp, {"path": "no/such/folder"}, kubectl_dir, 1)
     assert missing.returncode == 5 and missing.stderr.startswith("error: ")
