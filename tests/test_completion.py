@@ -7,23 +7,18 @@ import os
 import shutil
 import subprocess
 import sys
-import tarfile
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
 from kubectl_depgraph.cli import cli
 from kubectl_depgraph.cli.completion import FILTER_DIRS, HELPER, NO_FILE_COMP, kubectl_candidates
+from tests.archive import ROOT, krew_archive  # noqa: F401 - a fixture
 from tests.builders import hr, ks
 from tests.clirun import invoke
 from tests.conftest import EXAMPLE
 from tests.kubectl_bin import KubectlNotFound, layer_kubectl
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "release"))
-import build_krew_archive  # noqa: E402
 
 
 def candidates(*words):
@@ -74,14 +69,10 @@ def test_errors_mean_no_candidates(tmp_path):
 # --------------------------------------------------------------------------- with the real kubectl
 
 
-@pytest.fixture(scope="module")
-def plugin_bin(tmp_path_factory):
+@pytest.fixture
+def plugin_bin(krew_archive):
     """A PATH folder with the krew archive's kubectl-depgraph and kubectl_complete-depgraph."""
-    base = tmp_path_factory.mktemp("plugin")
-    path, _ = build_krew_archive.build(base / "dist")
-    with tarfile.open(path) as tar:
-        tar.extractall(base / "bin")
-    return base / "bin"
+    return krew_archive[2]
 
 
 def kubectl_versions(kubectl_path):

@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tarfile
 import zipfile
 from pathlib import Path
@@ -16,30 +15,23 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.archive import ROOT, build_krew_archive, krew_archive  # noqa: F401 - a fixture
 from tests.conftest import EXAMPLE, NOW
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "release"))
-import build_krew_archive  # noqa: E402
-
-PYTHON3 = shutil.which("python3") or sys.executable
+PYTHON3 = shutil.which("python3") or "python3"
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """(archive path, sha256, folder it was unpacked into)."""
-    base = tmp_path_factory.mktemp("krew")
-    path, sha = build_krew_archive.build(base / "dist")
-    with tarfile.open(path) as tar:
-        tar.extractall(base / "x")
-    return path, sha, base / "x"
+@pytest.fixture
+def built(krew_archive):
+    return krew_archive
 
 
 def run_app(folder, *args, env=None, python=PYTHON3, cache=None, timeout=120):
-    """The zipapp under `python -I`: no site-packages, no PYTHON* variables."""
+    """The zipapp under `python -I -S`: no PYTHON* variables, no user site, and (-S) no
+    site-packages at all: only the standard library and the zipapp."""
     env = dict(env or os.environ)
     env["XDG_CACHE_HOME"] = str(cache or folder.parent / "cache")
-    return subprocess.run([python, "-I", str(folder / "kubectl-depgraph"), *map(str, args)],
+    return subprocess.run([python, "-I", "-S", str(folder / "kubectl-depgraph"), *map(str, args)],
                           capture_output=True, text=True, env=env, timeout=timeout, cwd=folder)
 
 
