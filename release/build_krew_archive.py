@@ -17,6 +17,7 @@ import argparse
 import gzip
 import hashlib
 import io
+import os
 import re
 import sys
 import tarfile
@@ -136,7 +137,8 @@ def main(argv=None):
     path, sha = build(opts.out)
     if not opts.no_manifest:
         update_manifest(sha)
-    print(f"{path}  {path.stat().st_size} bytes  sha256 {sha}")
+    shown = os.path.relpath(path) if path.resolve().is_relative_to(Path.cwd()) else path
+    print(f"{shown}  {path.stat().st_size} bytes  sha256 {sha}")
     return 0
 
 

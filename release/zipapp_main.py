@@ -24,8 +24,8 @@ def _check_python():
         need = ".".join(map(str, MIN_PYTHON))
         sys.stderr.write(f"error: kubectl-depgraph needs Python {need} or newer; {sys.executable} "
                          f"is {sys.version.split()[0]}\n"
-                         f"hint: install python3 {need}+ (or `pip install kubectl-depgraph` into a "
-                         "Python 3.9+, which picks dependencies that fit it)\n")
+                         f"hint: install python3 {need}+, or pip install kubectl-depgraph from its "
+                         "source into a Python 3.9+ (pip picks dependencies that fit it)\n")
         sys.exit(4)
 
 
