@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from kubectl_depgraph.cli import COMMANDS, cli
+from kubectl_depgraph.render import formats
 from kubectl_depgraph.cli.completion import FILTER_DIRS, HELPER, NO_FILE_COMP, kubectl_candidates
 from tests.archive import ROOT, krew_archive  # noqa: F401 - a fixture
 from tests.builders import hr, ks
@@ -31,7 +32,7 @@ def test_subcommands_flags_and_choices():
     assert names == sorted(COMMANDS) and {"completion", "version", "tree", "why"} <= set(names)
     assert directive == NO_FILE_COMP
     assert {"--context", "--kubeconfig", "--reverse", "-n"} <= set(candidates("tree", "-")[0])
-    assert candidates("tree", "-o", "") == (["tree", "table", "json", "yaml", "dot", "mermaid"], NO_FILE_COMP)
+    assert candidates("tree", "-o", "") == (list(formats("graph")), NO_FILE_COMP)
     assert candidates("completion", "") == (["bash", "fish", "zsh"], NO_FILE_COMP)
 
 
@@ -109,7 +110,7 @@ def test_kubectl_completes_live_object_names(live, kubectl_path, plugin_bin):
         lines = complete_with_kubectl(kubectl, env, plugin_bin, "why", "production-b")
         assert lines == ["production-backend\tKustomization in flux-system", ":4"], kubectl
         lines = complete_with_kubectl(kubectl, env, plugin_bin, "tree", "-n", "apps", "")
-        assert lines == ["backend\tHelmRelease in apps", "redis\tHelmRelease in apps", ":4"]
+        assert lines == ["backend\tHelmRelease in apps", "redis\tHelmRelease in apps", ":4"], kubectl
     gets = [r for r in server.requests if r.method == "GET" and "kustomizations" in r.path]
     assert gets and all(r.method == "GET" for r in server.requests)
 
@@ -154,7 +155,7 @@ def test_bash_completes_kubectl_depgraph(plugin_bin, tmp_path):
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "complete -o nosort -F _kubectl_depgraph_completion kubectl-depgraph"
-    assert lines[1:] == ["<production-config>", "<tree>", "<table>", "<json>", "<yaml>", "<dot>", "<mermaid>"]
+    assert lines[1:] == ["<production-config>", *[f"<{f}>" for f in formats("graph")]]
 
 
 def test_helper_prints_the_script_like_click_programs_do(plugin_bin):

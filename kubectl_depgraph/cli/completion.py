@@ -13,7 +13,7 @@ through the kubectl_complete-depgraph executable:
   COMP_CWORD set (click's scripts, with the helper as the program they run).
 
 Names come from one `kubectl get <Flux kinds> -A -o json` (acquire.load) with the --context,
---kubeconfig and -n typed so far (or the -f/--path input typed), bounded to a few seconds;
+--kubeconfig and -n typed so far (or the -f/--path input typed), bounded in time;
 any error means no candidates, never a message."""
 
 import os
@@ -31,7 +31,8 @@ COMPLETE_VAR = "_KUBECTL_DEPGRAPH_COMPLETE"
 DEFAULT, NO_FILE_COMP, FILTER_DIRS = 0, 4, 16
 NAME_ARGS = ("names", "name")
 FILE_PARAMS = ("files", "kubeconfig", "kubectl_bin")
-LOOKUP_TIMEOUT = 4.0   # seconds for each kubectl a completion runs
+REQUEST_TIMEOUT = "5s"   # kubectl's --request-timeout (a hung server), as kubectl's own completion
+LOOKUP_TIMEOUT = 10.0    # seconds for each kubectl a completion runs (a slow, busy machine)
 
 
 class _Flux(ShellComplete):
@@ -148,7 +149,7 @@ def _kubectl(params, context=True):
     opts = KubeOptions(kubectl=kubectl_from_env(params.get("kubectl_bin")),
                        context=params.get("context") if context else None,
                        kubeconfig=params.get("kubeconfig"), namespace=params.get("namespace"),
-                       request_timeout=f"{LOOKUP_TIMEOUT:g}s")
+                       request_timeout=REQUEST_TIMEOUT)
     return Kubectl(opts, run=_bounded_run)
 
 
