@@ -64,7 +64,7 @@ def test_missing_dependency_names_the_nearest_existing_objects():
                   ks("apps", deps=["infra-config"], wait=True), ks("web", deps=["apps"]))
     assert (f.id, f.severity) == ("DG002", "error")
     assert f.objects[:2] == (K("apps"), K("infra-config"))
-    assert "nearest: flux-system/infra-configs, flux-system/infra-controllers" in f.message
+    assert "nearest: flux-system/infra-configs; " in f.message     # infra-controllers: not a typo
     assert "1 other object waits behind it: ks/flux-system/web" in f.message
     assert f.fix.startswith("did you mean 'flux-system/infra-configs'?")
 
@@ -328,3 +328,9 @@ def test_readme_table_lists_every_rule_with_its_severity():
     section = text[text.index("## `kubectl depgraph check`"):text.index("## When things break")]
     rows = dict(re.findall(r"^\| `(DG\d{3})` \| `[a-z-]+` \| (\w+) \|", section, re.M))
     assert rows == {r.id: r.severity for r in RULES.values()}
+
+
+def test_a_removed_dependency_gets_no_unrelated_suggestion():
+    (f,) = static(hr("open-webui", ns="ai"), hr("app", ns="apps", deps=["openebs/openebs"]))
+    assert f.id == "DG002" and "nearest" not in f.message
+    assert f.fix.startswith("add the HelmRelease openebs/openebs, or remove the entry")

@@ -324,8 +324,8 @@ def _child(tree, ks, registry, self_sources, warnings):
                         "not this checkout: what it applies is not in the graph")
         return None
     if folder is None:
-        warnings.append(f"{_ref(ks)}: spec.path {path} is not a folder of this checkout: what it "
-                        "applies is not in the graph")
+        warnings.append(f"{_ref(ks)}: spec.path {path} does not exist in this checkout (Flux fails "
+                        "with 'kustomization path not found'): what it would apply is not in the graph")
         return None
     comps = tuple(posixpath.normpath(posixpath.join(folder, c)) for c in _list(spec.get("components"))
                   if isinstance(c, str))

@@ -32,6 +32,12 @@ def node_label(graph, ref, style, with_message=True):
     return "  ".join(p for p in [" ".join(parts), detail] if p)
 
 
+def cluster_heading(scope, graph, style):
+    """`clusters/staging: 6 objects`, above that cluster's forest (--path at a repository)."""
+    n = len(graph.objects)
+    return style.paint(f"{scope}: {n} object{'' if n == 1 else 's'}", bold=True)
+
+
 def render_tree(graph, starts=None, reverse=False, depth=None, sources=False, style=Style()):
     """The tree as text. `starts`: the refs to print from (default: the roots of the chosen
     direction, then anything a cycle hid). A subtree already printed is referenced, not repeated."""
