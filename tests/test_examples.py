@@ -94,3 +94,27 @@ def test_duplicates_only_within_a_cluster(case):
     assert {str(d.ref) for d in graph.duplicates if len({str(o) for o in d.origins}) > 1} == \
         {d["id"] for d in want}
     assert graph.clashing_duplicates() == []
+
+
+# --- what a user sees on every repository and every cluster folder ----------------------
+
+def _targets():
+    if not EXPECTED:
+        return []
+    repos = sorted(p for p in EXAMPLES.iterdir() if p.is_dir() and p.name != "expected")
+    clusters = sorted(c for r in repos for c in r.glob("clusters/*") if c.is_dir())
+    return [p.relative_to(EXAMPLES).as_posix() for p in repos + clusters]
+
+
+@pytest.mark.parametrize("target", _targets())
+def test_tree_and_check_golden(target, golden):
+    """`tree` and `check` as printed, with warnings: review changes with git diff. Errors
+    here must be real mistakes of the repository (there are none at these commits)."""
+    from tests.clirun import invoke
+    path = EXAMPLES / target
+    tree = invoke(["tree", "--path", path])
+    check = invoke(["check", "--path", path, "--no-color"])
+    assert tree.code == 0 and check.code == 0, check.stdout
+    text = (f"$ kubectl depgraph tree --path {target}\n{tree.stdout}{tree.stderr}\n"
+            f"$ kubectl depgraph check --path {target}\n{check.stdout}")
+    golden.check(f"examples/{target.replace('/', '@')}.txt", text.replace(str(EXAMPLES) + "/", ""))

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from kubectl_depgraph.judge.names import nearest_to
+from kubectl_depgraph.text import counted
 from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, RESOURCESET,
                                     SOURCE_KINDS, ObjectRef, Origin, cycle_path)
 from kubectl_depgraph.judge.status import REQUEUE_DEPENDENCY, dependency_problems, ready_for_dependents
@@ -248,10 +249,10 @@ def unreached_files(files):
     if not files:
         return None
     shown = ", ".join(files[:_LISTED]) + (f" and {len(files) - _LISTED} more" if len(files) > _LISTED else "")
-    one = len(files) == 1
+    verb = "is" if len(files) == 1 else "are"
     return _finding("DG014", [], Origin(files[0]),
-                    f"{len(files)} file{'' if one else 's'} with Flux objects {'is' if one else 'are'} "
-                    f"applied by no cluster folder, so left out of every graph: {shown}")
+                    f"{counted(len(files), 'file')} with Flux objects {verb} applied by no cluster "
+                    f"folder, so left out of every graph: {shown}")
 
 
 def _dangling_one(ctx, dependent, missing, origin, blocked, templated):

@@ -4,6 +4,7 @@ children are their dependents; reverse: children are what a node depends on."""
 from kubectl_depgraph.render.style import Style, one_line, short_revision
 from kubectl_depgraph.judge.status import State, classify, revision_behind
 from kubectl_depgraph.model import cycle_path
+from kubectl_depgraph.text import counted
 
 
 def node_label(graph, ref, style, with_message=True):
@@ -34,8 +35,7 @@ def node_label(graph, ref, style, with_message=True):
 
 def cluster_heading(scope, graph, style):
     """`clusters/staging: 6 objects`, above that cluster's forest (--path at a repository)."""
-    n = len(graph.objects)
-    return style.paint(f"{scope}: {n} object{'' if n == 1 else 's'}", bold=True)
+    return style.paint(f"{scope}: {counted(len(graph.objects), 'object')}", bold=True)
 
 
 def render_tree(graph, starts=None, reverse=False, depth=None, sources=False, style=Style()):
