@@ -279,22 +279,7 @@ def _source(ks):
 
 
 def _flux_path(tree, ks):
-    return _in_checkout(tree, _s(_spec(ks).get("path")))
-
-
-def _in_checkout(tree, path):
-    """The folder of the checkout `path` (relative to the repository root) names, or None.
-    Read from below the repository root (kubernetes/clusters/main), ./kubernetes/apps is
-    the folder apps/ of what was read."""
-    norm = posixpath.normpath(path.strip() or ".").lstrip("/")
-    norm = "" if norm == "." else norm
-    if norm in tree.dirs:
-        return norm
-    parts = norm.split("/")
-    for i in range(1, len(parts)):
-        if "/".join(parts[i:]) in tree.dirs and not parts[0].startswith(".."):
-            return "/".join(parts[i:])
-    return None
+    return tree.checkout_folder(_s(_spec(ks).get("path")))
 
 
 def _is_checkout(source, registry, self_sources):
@@ -312,7 +297,7 @@ def _child(tree, ks, registry, self_sources, warnings):
     path = _s(spec.get("path")) or "./"
     kind, ns, name = source
     if kind == GITREPOSITORY and _is_checkout(source, registry, self_sources):
-        folder = _in_checkout(tree, path)
+        folder = tree.checkout_folder(path)
     elif kind == EXTERNALARTIFACT:
         folder, why = _artifact_folder(tree, registry, self_sources, ns, name, path)
         if why:
@@ -366,7 +351,7 @@ def _artifact_folder(tree, registry, self_sources, ns, name, path):
             if ref[0] != GITREPOSITORY or not _is_checkout(ref, registry, self_sources):
                 return None, (f"ExternalArtifact {ns}/{name} copies from {ref[0]} {ref[1]}/{ref[2]}, "
                               "which is not this checkout")
-            folder = _in_checkout(tree, posixpath.join(src, want[len(to):].lstrip("/")))
+            folder = tree.checkout_folder(posixpath.join(src, want[len(to):].lstrip("/")))
             if folder is None:
                 return None, f"ExternalArtifact {ns}/{name} copies {src}, which is not in this checkout"
             return folder, None

@@ -218,26 +218,29 @@ class Tree:
             else:
                 self._reach_generated(sub, ns, out, stack + (rel_dir,))
 
-    def resolve_flux_path(self, path):
-        """The folder a Flux Kustomization's spec.path names, or None. Paths are often
-        relative to another root (OCI artifact, rendered templates): a unique folder
-        ending with the path is accepted."""
+    def checkout_folder(self, path):
+        """The folder `path` (relative to the repository root) names, or None. Read from
+        below the repository root (--path at kubernetes/clusters/main), a path such as
+        ./kubernetes/apps names the folder apps/ of what was read."""
         norm = posixpath.normpath(path.strip() or ".").lstrip("/")
         norm = "" if norm == "." else norm
         if norm in self.dirs:
             return norm
         if norm.startswith(".."):
             return None
-        matches = sorted(d for d in self.dirs if d.endswith("/" + norm))
-        if len(matches) == 1:
-            return matches[0]
-        # Read from below the repository root (e.g. --path at kubernetes/clusters/main), a
-        # path such as ./kubernetes/apps names the folder apps/ of what was read.
         parts = norm.split("/")
-        for i in range(1, len(parts)):
-            if "/".join(parts[i:]) in self.dirs:
-                return "/".join(parts[i:])
-        return None
+        return next(("/".join(parts[i:]) for i in range(1, len(parts)) if "/".join(parts[i:]) in self.dirs),
+                    None)
+
+    def resolve_flux_path(self, path):
+        """The folder a spec.path names when every file is read and sources are unknown:
+        paths are often relative to another root (OCI artifact, rendered templates), so a
+        unique folder ending with the path is accepted before checkout_folder()'s rule."""
+        norm = posixpath.normpath(path.strip() or ".").lstrip("/")
+        if norm in self.dirs or norm == "." or norm.startswith(".."):
+            return self.checkout_folder(path)
+        matches = sorted(d for d in self.dirs if d.endswith("/" + norm))
+        return matches[0] if len(matches) == 1 else self.checkout_folder(path)
 
 
 def _in_helm_chart(root, rel):
