@@ -41,6 +41,8 @@ class DepGraph:
         self.duplicates = []     # [Duplicate]
         self._users = {}         # source or health-checked ref -> [workloads using it]
         self._cycles = None
+        self._knots = None
+        self._neighbours = {}
 
     # --- construction -------------------------------------------------------------
     @classmethod
@@ -78,7 +80,10 @@ class DepGraph:
         return [d for d in found if len(d.origins) > 1]
 
     def subgraph(self, refs):
-        """A new DepGraph restricted to `refs` (sources kept)."""
+        """A new DepGraph restricted to `refs` (sources kept); itself when that is all of it."""
+        refs = set(refs)
+        if len(refs) == len(self._g) and all(r in self._g for r in refs):
+            return self
         sub = DepGraph()
         sub._g = self._g.subgraph(refs).copy()
         sub.sources = self.sources
@@ -122,10 +127,18 @@ class DepGraph:
         return self._g.edges[dependent, dependency].get("ready_expr")
 
     def dependencies(self, ref):
-        return sorted(self._g.successors(ref))
+        return self._sorted_neighbours(ref, self._g.successors, "out")
 
     def dependents(self, ref):
-        return sorted(self._g.predecessors(ref))
+        return self._sorted_neighbours(ref, self._g.predecessors, "in")
+
+    def _sorted_neighbours(self, ref, neighbours, way):
+        # Renderers and the walks ask for the same node's neighbours many times.
+        key = (way, ref)
+        found = self._neighbours.get(key)
+        if found is None:
+            found = self._neighbours[key] = sorted(neighbours(ref))
+        return list(found)
 
     def roots(self):
         """Nodes that depend on nothing: where a rollout starts."""
@@ -191,17 +204,26 @@ class DepGraph:
         Bounded: a dense knot of mutual dependencies has exponentially many cycles, so at
         most MAX_CYCLES are listed (in_or_behind_cycle stays exact)."""
         if self._cycles is None:   # the graph never changes after construction
-            self._cycles = sorted(canonical_cycle(c) for c in
-                                  itertools.islice(nx.simple_cycles(self._g), MAX_CYCLES))
+            # Only the nodes of a cycle's strongly connected component can be on one:
+            # simple_cycles copies what it is given, and most of a fleet is acyclic.
+            knots = self._on_cycles()
+            found = nx.simple_cycles(self._g.subgraph(knots)) if knots else ()
+            self._cycles = sorted(canonical_cycle(c) for c in itertools.islice(found, MAX_CYCLES))
         return [list(c) for c in self._cycles]
 
     def in_or_behind_cycle(self):
         """Nodes on a cycle, and everything that depends on one: they can never become ready."""
-        on_cycle = set()
-        for component in nx.strongly_connected_components(self._g):
-            if len(component) > 1 or self._g.has_edge(*(next(iter(component)),) * 2):
-                on_cycle |= component
+        on_cycle = self._on_cycles()
         return on_cycle | self.downstream(on_cycle)
+
+    def _on_cycles(self):
+        """Nodes on some cycle (self-dependencies included)."""
+        if self._knots is None:
+            self._knots = set()
+            for component in nx.strongly_connected_components(self._g):
+                if len(component) > 1 or self._g.has_edge(*(next(iter(component)),) * 2):
+                    self._knots |= component
+        return self._knots
 
     def waves(self):
         """Rollout waves: wave 0 depends on nothing, wave n only on earlier waves. Missing

@@ -132,7 +132,8 @@ def _run(argv, stdin, timeout, ok_codes, env, state):
     path = _resolve(argv[0])
     # _bg: we wait ourselves, so that Ctrl-C can cancel sh's timeout timer (a non-daemon
     # thread that would otherwise keep the interpreter alive until the timeout).
-    kwargs = dict(_return_cmd=True, _ok_code=list(ok_codes), _in=stdin,
+    # Block-buffered output: sh's default hands over a large list (MBs of JSON) line by line.
+    kwargs = dict(_return_cmd=True, _ok_code=list(ok_codes), _in=stdin, _out_bufsize=1 << 16,
                   _decode_errors="replace", _bg=True, _bg_exc=False)
     if timeout is not None:
         kwargs["_timeout"] = timeout
@@ -277,11 +278,11 @@ class Stream:
         self.stderr = redact("".join(self._err))
         with _streams_lock:
             _streams.discard(self)
-        self._ended.set()
         log.debug(f"stream ended (exit {exit_code}): {redact(quote(self.argv))}"
                   + (f": {_first_line(self.stderr)}" if self.stderr.strip() else ""))
         if self._on_exit:
             self._on_exit(self)
+        self._ended.set()   # last: wait() returns once on_exit has run too
 
     def wait(self, timeout=None):
         """True once the command has ended (and its output has been delivered)."""

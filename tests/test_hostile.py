@@ -445,7 +445,7 @@ def test_file_is_a_directory_or_missing(tmp_path):
     missing = tmp_path / "missing.yaml"
     assert_error(invoke(["tree", "-f", missing]), 5,
                  f"{missing}: cannot read: No such file or directory")
-    assert_error(invoke(["tree", "--path", missing]), 5, f"{missing}: not a directory")
+    assert_error(invoke(["tree", "--path", missing]), 5, f"{missing}: does not exist")
 
 
 def test_symlink_loop(tmp_path):

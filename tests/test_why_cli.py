@@ -189,8 +189,8 @@ def test_unreachable_cluster_is_an_environment_error(live):
 def test_the_walk_runs_once_with_events(monkeypatch):
     from kubectl_depgraph.judge import explain
     stepped = []
-    real = explain._step
-    monkeypatch.setattr(explain, "_step", lambda graph, ref, *rest: stepped.append(ref) or real(graph, ref, *rest))
+    real = explain.judged_step
+    monkeypatch.setattr(explain, "judged_step", lambda graph, ref, *rest: stepped.append(ref) or real(graph, ref, *rest))
     out = invoke(["why", "apps", *snapshot_args("why-chain-health")], env=NOW)
     assert out.code == 0 and "Events:" in out.stdout
     assert stepped and len(stepped) == len(set(stepped))      # each object explained once

@@ -7,7 +7,6 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
-from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.model import kind_of, parse_object
 from kubectl_depgraph.text import counted
 
@@ -48,8 +47,6 @@ class Inventory:
 def load(inputs: Inputs, kubectl, stdin=None):
     """Read the selected input and parse it; raises DepgraphError subclasses. `kubectl`
     (a cluster.Kubectl) reads the live cluster, and renders --path folders."""
-    if inputs.files and inputs.path:
-        raise UsageError("--file and --path cannot be combined", hint="analyse one input at a time")
     if inputs.files:
         from kubectl_depgraph.acquire import snapshot
         stdin_text = _read_stdin(stdin or sys.stdin) if "-" in inputs.files else None
@@ -121,5 +118,7 @@ def parse_all(pairs):
             continue
         if obj is not None:
             objects.append(obj)
-            warnings.extend(f"{obj.ref}: {w}" for w in obj.warnings if f"{obj.ref}: {w}" not in warnings)
+            for w in obj.warnings:
+                if f"{obj.ref}: {w}" not in warnings:
+                    warnings.append(f"{obj.ref}: {w}")
     return objects, warnings

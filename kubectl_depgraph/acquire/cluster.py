@@ -7,15 +7,19 @@ call in the common case."""
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Optional
 
 from kubectl_depgraph import runner
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound, CommandTimeout
-from kubectl_depgraph.model import GROUPS, KUSTOMIZATION, HELMRELEASE, RECONCILE_ANNOTATION, resource_name
+from kubectl_depgraph.model import (GROUPS, HELMRELEASE, KUSTOMIZATION, PLURALS, RECONCILE_ANNOTATION,
+                                    SOURCE_KINDS, resource_name)
 from kubectl_depgraph.timeutil import parse_duration
 
 READ_KINDS = tuple(GROUPS)   # workloads first, then sources
+# The versions the fast read asks for (Flux 2.x); any other answer falls back to the full read.
+FAST_VERSIONS = ((KUSTOMIZATION, "kustomize.toolkit.fluxcd.io/v1"), (HELMRELEASE, "helm.toolkit.fluxcd.io/v2"))
 
 _NO_TYPE = re.compile(r'(?:doesn\'t have a resource type|no matches for kind) "([^"]+)"')
 _FORBIDDEN = re.compile(r'Error from server \(Forbidden\): (\S+) is forbidden: .*?'
@@ -137,6 +141,9 @@ class Kubectl:
 
     def flux_objects(self):
         """Every Flux Kustomization, HelmRelease and source the user may read."""
+        fast = self._fast_read()
+        if fast is not None:
+            return fast
         kinds = list(READ_KINDS)
         fetched = Fetched()
         while True:
@@ -158,6 +165,39 @@ class Kubectl:
         denied = sorted({_kind_for_resource(r) for r, _ in forbidden} - {None})
         self.refused_cluster_wide(denied)
         return self._read_per_namespace(denied, items, fetched)
+
+    def _fast_read(self):
+        """The common case in three kubectl processes at once: Kustomizations and
+        HelmReleases through `get --raw` at their stable versions (the server's own JSON:
+        for thousands of objects 7x faster than kubectl decoding and re-printing them), the
+        sources through one `kubectl get`. None when that is not the whole story (an old
+        Flux, Flux partly installed, RBAC, a broken answer): the full read then explains it
+        as usual. A timeout is final: reading again would only wait again."""
+        jobs = [("get", "--raw", f"/apis/{version}/{PLURALS[kind]}") for kind, version in FAST_VERSIONS]
+        jobs.append(("get", ",".join(resource_name(k) for k in SOURCE_KINDS), "-A", "-o", "json"))
+        with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="depgraph-read") as pool:
+            results = list(pool.map(lambda args: self._attempt(*args), jobs))
+        if any(r is None for r in results):
+            return None
+        items = []
+        for res in results:
+            try:
+                doc = json.loads(res.stdout)
+            except ValueError:
+                return None
+            if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
+                return None
+            items.extend(list_items(doc))
+        return Fetched(items)
+
+    def _attempt(self, *args):
+        """run(*args), or None when it failed in a way the full read handles."""
+        try:
+            return self.run(*args)
+        except ClusterError as exc:
+            if exc.transient and "did not answer" in exc.message:
+                raise
+            return None
 
     def _read_per_namespace(self, denied, items, fetched):
         # List what we may, say what was omitted.

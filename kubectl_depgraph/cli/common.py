@@ -63,16 +63,18 @@ def input_options(func=None, *, path=True):
     def wrapper(files, path, namespace, all_namespaces, context, kubeconfig, request_timeout,
                 kubectl_bin, no_color, debug, **kwargs):
         ctx = click.get_current_context()
-        _preload(PRELOAD.get(ctx.info_name, ()))
         if debug:
             _debug_on(ctx)
         _check_request_timeout(request_timeout)
+        if files and path:
+            raise UsageError("--file and --path cannot be combined", hint="analyse one input at a time")
         from kubectl_depgraph.acquire.cluster import Kubectl, KubeOptions, kubectl_from_env   # sh
         kube = KubeOptions(kubectl=kubectl_from_env(kubectl_bin), context=context,
                            kubeconfig=kubeconfig, namespace=namespace,
                            request_timeout=request_timeout)
         common = Common(Inputs(tuple(files), path), Kubectl(kube),
-                        View(namespace if not all_namespaces else None), terminal_style(no_color))
+                        View(namespace if not all_namespaces else None), terminal_style(no_color),
+                        PRELOAD.get(ctx.info_name, ()))
         return func(common=common, **kwargs)
 
     for option in reversed(options):
@@ -122,6 +124,7 @@ class Common:
     kubectl: "Kubectl"   # the one kubectl (binary + the user's global flags) every step uses
     view: View
     style: Style
+    preload: tuple = ()  # modules the command needs after reading: imported during the read
 
     @property
     def now(self):
@@ -157,6 +160,7 @@ def print_warnings(warnings):
 
 def load_input(common):
     """Read the input and print its warnings; the Inventory."""
+    _preload(common.preload)   # sh is imported; from here the main thread mostly waits on kubectl
     inventory = load(common.inputs, common.kubectl)
     print_warnings(inventory.warnings)
     return inventory
