@@ -176,6 +176,15 @@ def test_whole_multi_cluster_repo_shows_one_forest_per_cluster():
     assert one.stdout == forests[1].split("\n", 1)[1]
 
 
+def test_other_formats_merge_the_clusters_and_say_so():
+    from tests.conftest import SHARED_EXAMPLES
+    out = invoke(["tree", "--path", SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example", "-o", "json"])
+    assert out.code == 0 and len(json.loads(out.stdout)["nodes"]) == 6
+    assert out.stderr == ("warning: 6 objects are defined in more than one cluster folder (clusters/production, "
+                          "clusters/staging); each is shown once: pick one cluster with --cluster NAME for "
+                          "its exact graph\n")
+
+
 def test_cluster_must_name_a_cluster_folder():
     from tests.conftest import SHARED_EXAMPLES
     out = invoke(["tree", "--path", SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example",

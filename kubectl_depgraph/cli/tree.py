@@ -51,8 +51,8 @@ def tree(common, names, output, reverse, depth, sources, cluster, all_files):
     if len(scopes) > 1 and graph.duplicates:
         n = len(graph.duplicates)
         print_warnings([f"{counted(n, 'object')} {'is' if n == 1 else 'are'} defined in more than one cluster folder "
-                        f"({', '.join(scopes)}); each is shown once: point --path at one cluster "
-                        "folder for its exact graph"])
+                        f"({', '.join(scopes)}); each is shown once: pick one cluster with --cluster "
+                        "NAME for its exact graph"])
     view = common.resolve(graph, names)
     for ref in view.starts:
         if ref not in graph:   # a source: not part of the dependsOn graph
