@@ -179,8 +179,8 @@ def test_whole_multi_cluster_repo_shows_one_forest_per_cluster():
 def test_other_formats_merge_the_clusters_and_say_so():
     from tests.conftest import SHARED_EXAMPLES
     out = invoke(["tree", "--path", SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example", "-o", "json"])
-    assert out.code == 0 and len(json.loads(out.stdout)["nodes"]) == 6
-    assert out.stderr == ("warning: 6 objects are defined in more than one cluster folder (clusters/production, "
+    assert out.code == 0 and len(json.loads(out.stdout)["nodes"]) == 6     # 9 with the sources
+    assert out.stderr == ("warning: 9 objects are defined in more than one cluster folder (clusters/production, "
                           "clusters/staging); each is shown once: pick one cluster with --cluster NAME for "
                           "its exact graph\n")
 

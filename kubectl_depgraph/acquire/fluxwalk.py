@@ -86,6 +86,8 @@ class Builder:
             for build in todo:
                 self.cache[build] = self._plain(build)
             return
+        if self._tmp is None:     # made here, not in the threads: one folder for every wrapper
+            self._tmp = tempfile.TemporaryDirectory(prefix="depgraph-walk-")
         with ThreadPoolExecutor(max_workers=min(RENDER_WORKERS, len(todo))) as pool:
             futures = [(b, pool.submit(self._kustomize, b)) for b in todo]
         for build, fut in futures:
@@ -127,8 +129,6 @@ class Builder:
     def _wrapper(self, build, has_kfile):
         """A folder holding the kustomization.yaml kustomize-controller would build: the
         folder's own (or the one Flux generates for a folder without), plus the Flux fields."""
-        if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="depgraph-walk-")
         where = tempfile.mkdtemp(dir=self._tmp.name)
         root = os.path.abspath(self.tree.root)
 
@@ -208,15 +208,35 @@ class Walked:
     files: set               # every file some build of the cluster read
 
 
-def walk(tree, builder, cluster, warnings):
-    """The Flux objects cluster folder `cluster` (relative to the root) applies."""
+def walk_clusters(tree, builder, clusters, warnings):
+    """[Walked] for each cluster folder (relative to the root). The walks advance level by
+    level together, so that each level's builds of every cluster run in parallel."""
+    walks = {c: _walk(tree, builder, c, warnings) for c in clusters}
+    needs = {c: next(w) for c, w in walks.items()}
+    done = {}
+    while needs:
+        builder.run([b for c in clusters if c in needs for b in needs[c]])
+        for c in clusters:
+            if c not in needs:
+                continue
+            try:
+                needs[c] = walks[c].send(None)
+            except StopIteration as stop:
+                done[c] = stop.value
+                del needs[c]
+    return [done[c] for c in clusters]
+
+
+def _walk(tree, builder, cluster, warnings):
+    """A generator: yields the builds each level needs (builder.run runs them), returns the
+    Walked of the Flux objects cluster folder `cluster` applies."""
     docs, files = [], set()
     registry = {}                 # (kind, ns, name) -> rendered ConfigMap/Secret/source
     self_sources = set()          # GitRepositories that are this checkout
     done, seen = set(), set()
     level = [(Build(cluster), None)]
     while level:
-        builder.run([b for b, _ in level])
+        yield [b for b, _ in level]
         for build, _ in level:
             files |= set(builder.reached(build))
             for obj, _ in builder.cache[build]:

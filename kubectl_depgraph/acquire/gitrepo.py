@@ -10,7 +10,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from kubectl_depgraph.acquire.fluxwalk import Builder, kustomize_error, walk
+from kubectl_depgraph.acquire.fluxwalk import Builder, kustomize_error, walk_clusters
 from kubectl_depgraph.acquire.kfolder import (RENDER_TIMEOUT, RENDER_WORKERS, Tree, _is_manifest, _meta,
                                               _s)
 from kubectl_depgraph.acquire.snapshot import Document, Loaded
@@ -93,8 +93,7 @@ def read_tree(root, kubectl=None, cluster=None, all_files=False):
     builder = Builder(tree, kubectl, loaded.warnings)
     reached = set()
     try:
-        for folder in targets:
-            walked = walk(tree, builder, folder, loaded.warnings)
+        for walked in walk_clusters(tree, builder, targets, loaded.warnings):
             loaded.documents.extend(walked.documents)
             reached |= walked.files
     finally:
