@@ -15,9 +15,10 @@ from tests.conftest import SHARED_ABSENT, SHARED_EXAMPLES, shared_expected
 
 EXAMPLES = SHARED_EXAMPLES
 # The shared README lists what the expected data does not model (replacements, component
-# patches adding dependsOn, Flux spec.patches, postBuild names, reachability). With the
-# kubectl render limited to folders that use components/patches, none of these changes the
-# graph of the six repositories, so the sets must match exactly.
+# patches adding dependsOn, Flux spec.patches, postBuild names, reachability). The three
+# repositories with clusters/ folders are walked as Flux applies them; none of these changes
+# their graphs (every file there is reached), so the sets must match exactly. The other three
+# have no clusters/ folder: every file is read, as before.
 EXPECTED = shared_expected()
 pytestmark = pytest.mark.skipif(not EXPECTED, reason=SHARED_ABSENT)
 

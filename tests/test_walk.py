@@ -101,6 +101,25 @@ def test_one_cluster_folder():
     assert '"findings": []' in check.stdout     # no DG014 for one cluster: the others apply the rest
 
 
+def test_cluster_names_a_cluster_or_any_folder_holding_one():
+    by_name = invoke(["tree", "--path", REPO, "--cluster", "lab"])
+    by_path = invoke(["tree", "--path", REPO / "clusters" / "lab"])
+    assert by_name.stdout == by_path.stdout != ""
+    # a folder without kustomization.yaml gets every manifest below it, as Flux generates it
+    out = invoke(["tree", "--path", REPO / "apps", "--cluster", "db"])   # apps/ has no clusters/
+    assert out.code == 0 and out.stderr == ""
+    assert out.stdout == ("· hr/databases/postgres  db/app/release.yaml:1\n"
+                          "· hr/default/postgres  db/app/release.yaml:1\n"
+                          "· ks/default/db-${CLUSTER}  db/ks.yaml:1\n")
+
+
+def test_cluster_with_a_cluster_folder_path_is_a_usage_error():
+    out = invoke(["tree", "--path", REPO / "clusters" / "lab", "--cluster", "home"])
+    assert out.code == 2 and out.stdout == ""
+    assert out.stderr == (f"error: --cluster home: --path already names cluster folder clusters/lab\n"
+                          f"hint: point --path at {REPO} to pick a cluster with --cluster\n")
+
+
 def test_all_files_reads_every_file_as_before():
     out = invoke(["check", "--path", REPO, "--all-files", "-o", "json", "--fail-on", "never"])
     assert '"id": "DG002"' in out.stdout and "DG014" not in out.stdout

@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
+from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.model import kind_of, parse_object
 from kubectl_depgraph.text import counted
 

@@ -250,10 +250,8 @@ def _render(tree, kustomize_roots, flux_builds, kubectl, warnings):
                     f.cancel()
                 break
             except DepgraphError as exc:
-                msg = getattr(exc, "stderr", "") or exc.message
-                first = next((ln.strip() for ln in msg.splitlines() if ln.strip()), msg)
-                warnings.append(f"{where}: kubectl kustomize failed ({first}): files read "
-                                "as they are")
+                warnings.append(f"{where}: kubectl kustomize failed: {kustomize_error(exc)}; its "
+                                "files are read as they are")
                 continue
             index = {}
             for f in targets[d]:

@@ -5,7 +5,6 @@ builds folders; this is also the fallback when a build is impossible."""
 
 import os
 import posixpath
-import re
 from dataclasses import dataclass, field
 
 from kubectl_depgraph.acquire.snapshot import TEMPLATE_MARKERS

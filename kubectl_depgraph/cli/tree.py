@@ -16,7 +16,9 @@ def path_options(func):
                         help="--path: every Flux file of the checkout, not what each cluster folder "
                              "applies (for repositories whose cluster folders are not clusters/NAME).")(func)
     return click.option("--cluster", metavar="NAME",
-                        help="--path at a repository: only the cluster folder clusters/NAME.")(func)
+                        help="--path at a repository: walk only cluster folder clusters/NAME, or any "
+                             "folder of the repository holding a cluster's Flux sync "
+                             "(e.g. kubernetes/flux/cluster).")(func)
 
 
 @click.command()
