@@ -33,7 +33,7 @@ class Duplicate:
 
 
 class DepGraph:
-    """Kustomizations and HelmReleases linked by spec.dependsOn, plus the sources they use."""
+    """Kustomizations, HelmReleases and ResourceSets linked by spec.dependsOn, plus the sources they use."""
 
     def __init__(self):
         self._g = nx.DiGraph()
