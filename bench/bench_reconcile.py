@@ -8,14 +8,18 @@ Printed, in seconds:
   critical path   the sum of reconcile times along the longest chain (source included):
                   the physical limit
   depgraph        wall time of `kubectl depgraph reconcile --no-flux --parallel N` (process
-                  start and graph read included), with its list reads and watches
+                  start and graph read included), with its list reads and watches, for each
+                  N of --parallel (default: 4, the command's default, and 50); its ratio to
+                  the critical path at that parallelism: the longest chain when the run's
+                  actual reconcile times (the controller's, measured) are list-scheduled on
+                  N slots, the longest remaining chain first, as depgraph schedules them
   sequential      a reconcile loop in topological order: estimated as the sum of all
                   reconcile times plus the measured per-object protocol overhead
                   (--run-sequential runs it for real, with --parallel 1)
   annotate-all    annotate every object at once, then wait while the controllers' own
                   dependency polling (requeue interval) converges
 
-Usage: python bench/bench_reconcile.py [--objects 200] [--depth 6] [--parallel 50]
+Usage: python bench/bench_reconcile.py [--objects 200] [--depth 6] [--parallel 4,50]
                                        [--seed 7] [--requeue 3] [--repeat 3] [--run-sequential]
 """
 
@@ -32,6 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from kubectl_depgraph.judge.plan import Step  # noqa: E402
+from kubectl_depgraph.model import ObjectRef  # noqa: E402
+from kubectl_depgraph.reconcile.executor import critical_path as chain_path, list_schedule  # noqa: E402
 from tests.apiserver import FakeApiServer, TEST_DELAY, kustomization, source  # noqa: E402
 from tests.kubectl_bin import find_kubectl  # noqa: E402
 
@@ -112,6 +119,7 @@ def start_server(manifests, requeue):
 
 
 def run_depgraph(manifests, requeue, tmp, parallel):
+    """(wall, summary line, (list reads, watches), {name: measured reconcile seconds})."""
     server = start_server(manifests, requeue)
     try:
         env = kube_env(server, tmp)
@@ -122,13 +130,32 @@ def run_depgraph(manifests, requeue, tmp, parallel):
         wall = time.monotonic() - began
         if proc.returncode != 0:
             sys.exit(f"depgraph reconcile failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-        # The graph read is paged (limit=); what is left are the reconcile's own reads.
-        reads = [r for r in server.requests if r.method == "GET" and r.path.endswith("/kustomizations")
-                 and "limit" not in r.query]
+        # The first read is the graph's (paged by kubectl get, or one get --raw); what is
+        # left are the reconcile's own reads.
+        reads = [r for r in server.requests if r.method == "GET" and r.path.endswith("/kustomizations")]
+        reads = [r for r in reads[1:] if "limit" not in r.query]
         watches = sum(1 for r in reads if "watch" in r.query)
-        return wall, proc.stdout.strip().splitlines()[-1], (len(reads) - watches, watches)
+        measured = {h.name: h.end - h.start for h in server.controller.handled()
+                    if h.trigger == "request" and h.end is not None}
+        return wall, proc.stdout.strip().splitlines()[-1], (len(reads) - watches, watches), measured
     finally:
         server.stop()
+
+
+def steps_of(deps, source_of):
+    """The plan's shape as Steps (sources first), for the executor's own path helpers."""
+    repo = {r: ObjectRef("GitRepository", "flux-system", r) for r in set(source_of.values())}
+    ref = {n: ObjectRef("Kustomization", "ns", n) for n in deps}
+    steps = [Step(r) for _, r in sorted(repo.items())]
+    steps += [Step(ref[n], tuple(ref[d] for d in deps[n]) + (repo[source_of[n]],)) for n in topological(deps)]
+    return steps, {**{r.name: r for r in repo.values()}, **{n: r for n, r in ref.items()}}
+
+
+def paths(measured, deps, source_of, parallel):
+    """(critical path, critical path on `parallel` slots) of the measured reconcile times."""
+    steps, refs = steps_of(deps, source_of)
+    durations = {refs[name]: seconds for name, seconds in measured.items() if name in refs}
+    return chain_path(steps, durations), list_schedule(steps, durations, parallel)
 
 
 def all_done(server, value):
@@ -193,7 +220,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, default=200)
     parser.add_argument("--depth", type=int, default=6)
-    parser.add_argument("--parallel", type=int, default=50)
+    parser.add_argument("--parallel", type=lambda text: [int(n) for n in text.split(",")], default=[4, 50],
+                        help="comma-separated --parallel values to run (default 4,50)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--requeue", type=float, default=3.0)
     parser.add_argument("--run-sequential", action="store_true")
@@ -214,18 +242,22 @@ def main():
           f"total reconcile work {work:.1f}s")
     print(f"(a) critical path            {cp:7.2f}s")
     with tempfile.TemporaryDirectory() as tmp:
-        runs = sorted((run_depgraph(manifests, args.requeue, tmp, args.parallel)
-                       for _ in range(max(args.repeat, 1))), key=lambda run: run[0])
-        wall, summary, (lists, watches) = runs[len(runs) // 2]
-        spread = f"; runs {runs[0][0]:.2f}–{runs[-1][0]:.2f}s" if len(runs) > 1 else ""
-        print(f"    depgraph reconcile       {wall:7.2f}s  ({wall / cp:.2f}x critical path, median of "
-              f"{len(runs)}{spread}; --parallel {args.parallel}; Kustomizations: {lists} list reads, "
-              f"{watches} watch)")
-        print(f"    its summary: {summary}")
+        for parallel in args.parallel:
+            runs = sorted((run_depgraph(manifests, args.requeue, tmp, parallel)
+                           for _ in range(max(args.repeat, 1))), key=lambda run: run[0])
+            wall, summary, (lists, watches), measured = runs[len(runs) // 2]
+            spread = f"; runs {runs[0][0]:.2f}–{runs[-1][0]:.2f}s" if len(runs) > 1 else ""
+            plain, slots = paths(measured, deps, source_of, parallel)
+            print(f"    depgraph --parallel {parallel:<3}    {wall:7.2f}s  (median of {len(runs)}{spread}; "
+                  f"Kustomizations: {lists} list reads, {watches} watch)")
+            print(f"      critical path of this run's reconcile times {plain:6.2f}s, on {parallel} slots "
+                  f"{slots:6.2f}s: {wall / slots:.2f}x the critical path at --parallel {parallel} "
+                  f"({wall / plain:.2f}x the plain one)")
+            print(f"      its summary: {summary}")
         overhead = protocol_overhead(tmp, args.requeue)
         print(f"    one-object run (process start, read, annotate, watch): {overhead:.2f}s")
         if args.run_sequential:
-            server_wall, _, _ = run_depgraph(manifests, args.requeue, tmp, 1)
+            server_wall = run_depgraph(manifests, args.requeue, tmp, 1)[0]
             print(f"(b) sequential loop          {server_wall:7.2f}s  (measured, --parallel 1)")
         else:
             seq = work + overhead * (len(deps) + len(set(source_of.values())))

@@ -55,6 +55,10 @@ KIND_ALIASES.update({"kustomize": KUSTOMIZATION, "helm": HELMRELEASE, "git": GIT
                      "oci": OCIREPOSITORY})
 
 RECONCILE_ANNOTATION = "reconcile.fluxcd.io/requestedAt"
+# HelmRelease only, set to the requestedAt value (`flux reconcile hr --reset / --force`):
+# clear the failure counts of a release whose retries are exhausted / force a Helm upgrade.
+RESET_ANNOTATION = "reconcile.fluxcd.io/resetAt"
+FORCE_ANNOTATION = "reconcile.fluxcd.io/forceAt"
 
 
 def resource_name(kind):
@@ -149,6 +153,7 @@ class FluxObject:
     last_applied_revision: str = ""
     last_attempted_revision: str = ""
     last_handled_reconcile_at: str = ""
+    requested_at: str = ""                      # metadata.annotations[RECONCILE_ANNOTATION]
     artifact_revision: str = ""                 # sources: status.artifact.revision
     failures: dict = field(default_factory=dict)  # HelmRelease failure counters
     path: str = ""
@@ -312,6 +317,7 @@ def parse_object(manifest, origin=None, default_namespace="default"):
         last_applied_revision=_str(status_d.get("lastAppliedRevision")),
         last_attempted_revision=_str(status_d.get("lastAttemptedRevision")),
         last_handled_reconcile_at=_str(status_d.get("lastHandledReconcileAt")),
+        requested_at=_str(_dict(meta.get("annotations")).get(RECONCILE_ANNOTATION)),
         artifact_revision=_str(_dict(status_d.get("artifact")).get("revision")),
         failures=failures,
         path=_str(spec.get("path")),

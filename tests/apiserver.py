@@ -33,6 +33,8 @@ from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, unquote, urlsplit
 
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
+RESET_AT = "reconcile.fluxcd.io/resetAt"
+FORCE_AT = "reconcile.fluxcd.io/forceAt"
 TEST_DELAY = "depgraph.test/delay"
 TEST_OUTCOME = "depgraph.test/outcome"
 TEST_REASON = "depgraph.test/reason"
@@ -1245,8 +1247,15 @@ class FluxController:
         self._token: dict[tuple[str, str, str], int] = {}
         self._running: dict[tuple[str, str, str], Handling] = {}
         self._pending: set[tuple[str, str, str]] = set()
+        self._hooks: dict[tuple[str, str, str], list[Callable[[], None]]] = {}
 
     # ---- public API
+
+    def on_request(self, kind: str, namespace: str, name: str, fn: Callable[[], None]) -> None:
+        """Call fn() once, when the controller begins handling the next reconcile request of
+        the object (to change the world at a moment tied to the request, not to a timer)."""
+        with self._cv:
+            self._hooks.setdefault((kind, namespace, name), []).append(fn)
 
     def configure(self, kind: str, namespace: str, name: str, *, delay: float | None = None,
                   outcome: str | None = None, reason: str | None = None,
@@ -1398,6 +1407,7 @@ class FluxController:
                 return
             beh = self._behaviour(obj)
             if beh.outcome == "never":
+                self._run_hooks(key, trigger)   # the request is seen, and left alone
                 return
             requested = (obj["metadata"].get("annotations") or {}).get(REQUESTED_AT)
             h = Handling(kind, ns, name, time.time(), requested_at=requested, trigger=trigger)
@@ -1409,12 +1419,22 @@ class FluxController:
                 if blocker is not None:
                     self._wait_for_dependencies(obj, blocker, requested, h)
                     return
-            set_condition(obj, "Reconciling", "True", "Progressing",
-                          "Fulfilling prerequisites" if kind == "HelmRelease" else
-                          f"Reconciliation in progress")
-            set_condition(obj, "Ready", "Unknown", "Progressing", "Reconciliation in progress")
+            if not (kind == "HelmRelease" and self._helm_stalled(obj)):
+                set_condition(obj, "Reconciling", "True", "Progressing",
+                              "Fulfilling prerequisites" if kind == "HelmRelease" else
+                              f"Reconciliation in progress")
+                set_condition(obj, "Ready", "Unknown", "Progressing", "Reconciliation in progress")
             srv.store.save(Store.key(resource_for_kind(kind), ns, name), obj)
+        self._run_hooks(key, trigger)
         self._at(beh.delay or 0, lambda: self._finish(kind, ns, name, h))
+
+    def _run_hooks(self, key, trigger: str) -> None:
+        if trigger != "request":
+            return
+        with self._cv:
+            hooks = self._hooks.pop(key, [])
+        for fn in hooks:
+            fn()
 
     def _finish(self, kind: str, ns: str, name: str, h: Handling) -> None:
         srv = self.server
@@ -1458,6 +1478,8 @@ class FluxController:
 
     def _finish_dependent(self, obj: dict, beh: ObjectBehaviour, st: dict, gen: int) -> str:
         kind = obj["kind"]
+        if kind == "HelmRelease" and not self._helm_may_retry(obj, st):
+            return "failed"
         src = self._source_of(obj)
         rev = ((src or {}).get("status") or {}).get("artifact", {}).get("revision") \
             or st.get("lastAppliedRevision") or "main@sha1:" + "0" * 40
@@ -1471,6 +1493,10 @@ class FluxController:
                 f"Helm upgrade failed for release {obj['metadata']['namespace']}/"
                 f"{_release_name(obj)} with chart {_chart_name(obj)}: context deadline exceeded")
             set_condition(obj, "Ready", "False", reason, msg)
+            # Like the real controllers: a failed run they will retry keeps Reconciling=True
+            # ProgressingWithRetry (kstatus: InProgress, so `flux reconcile` waits it out).
+            set_condition(obj, "Reconciling", "True", "ProgressingWithRetry",
+                          f"Detecting drift for revision {rev} with a timeout of 30s")
             st["observedGeneration"] = gen
             self._event(obj, "Warning", reason, msg)
             return "failed"
@@ -1489,6 +1515,32 @@ class FluxController:
             self._event(obj, "Normal", "UpgradeSucceeded", msg)
         st["observedGeneration"] = gen
         return "ready"
+
+    @staticmethod
+    def _helm_stalled(obj: dict) -> bool:
+        """helm-controller with exhausted retries (Stalled RetriesExceeded) and no new
+        resetAt: a request is handled but changes nothing."""
+        ann = obj["metadata"].get("annotations") or {}
+        st = obj.get("status") or {}
+        if ann.get(RESET_AT) and ann.get(RESET_AT) != st.get("lastHandledResetAt"):
+            return False
+        stalled = condition(obj, "Stalled") or {}
+        return stalled.get("status") == "True" and stalled.get("reason") == "RetriesExceeded"
+
+    def _helm_may_retry(self, obj: dict, st: dict) -> bool:
+        """False when stalled (see _helm_stalled); a new resetAt clears the failure counts and
+        Stalled, a new forceAt is recorded as handled."""
+        if self._helm_stalled(obj):
+            return False
+        ann = obj["metadata"].get("annotations") or {}
+        for key, field in ((FORCE_AT, "lastHandledForceAt"), (RESET_AT, "lastHandledResetAt")):
+            if ann.get(key) and ann[key] != st.get(field):
+                st[field] = ann[key]
+                if key == RESET_AT:
+                    for counter in ("failures", "installFailures", "upgradeFailures"):
+                        st.pop(counter, None)
+                    remove_condition(obj, "Stalled")
+        return True
 
     def _done(self, key, h: Handling, result: str) -> None:
         with self._cv:
@@ -1640,7 +1692,10 @@ def kustomization(name: str, namespace: str = "flux-system", *, depends_on: Iter
 
 def helmrelease(name: str, namespace: str = "flux-system", *, depends_on: Iterable[Any] = (),
                 repo: str = "charts", chart: str | None = None, ready: bool | None = True,
-                suspend: bool = False, annotations: dict | None = None, generation: int = 1) -> dict:
+                suspend: bool = False, annotations: dict | None = None, generation: int = 1,
+                stalled: bool = False) -> dict:
+    """A HelmRelease dict; stalled=True: its install retries are exhausted (Stalled
+    RetriesExceeded), as helm-controller leaves it until a reset or a spec change."""
     obj = _flux_obj("HelmRelease", f"{HELM_GROUP}/v2", name, namespace, annotations, None, generation)
     obj["spec"] = {"interval": "10m", "chart": {"spec": {
         "chart": chart or name, "version": "1.0.0",
@@ -1656,6 +1711,30 @@ def helmrelease(name: str, namespace: str = "flux-system", *, depends_on: Iterab
             set_condition(obj, "Ready", "True", "InstallSucceeded", msg)
         else:
             set_condition(obj, "Ready", "False", "InstallFailed", "Helm install failed: timed out")
+    if stalled:
+        obj["status"] = {"observedGeneration": generation, "conditions": [], "installFailures": 3,
+                         "failures": 3}
+        set_condition(obj, "Ready", "False", "InstallFailed",
+                      f"Helm install failed for release {namespace}/{name} with chart "
+                      f"{chart or name}@1.0.0: context deadline exceeded")
+        set_condition(obj, "Stalled", "True", "RetriesExceeded", "Failed to install after 3 attempt(s)")
+    return obj
+
+
+def helmchart(release: dict, annotations: dict | None = None) -> dict:
+    """The HelmChart helm-controller creates for a HelmRelease's chart.spec: named
+    `<hr-namespace>-<hr-name>` in the namespace of the chart's source."""
+    m = release["metadata"]
+    cs = release["spec"]["chart"]["spec"]
+    ns = cs["sourceRef"].get("namespace") or m["namespace"]
+    obj = _flux_obj("HelmChart", f"{SOURCE_GROUP}/v1", f"{m['namespace']}-{m['name']}", ns, annotations,
+                    None, 1)
+    obj["spec"] = {"chart": cs["chart"], "version": cs.get("version", "*"), "interval": "10m",
+                   "sourceRef": dict(cs["sourceRef"])}
+    version = cs.get("version", "1.0.0")
+    obj["status"] = {"observedGeneration": 1, "conditions": [],
+                     "artifact": {"revision": version, "path": f"helmchart/{ns}/{obj['metadata']['name']}"}}
+    set_condition(obj, "Ready", "True", "ChartPullSucceeded", f"pulled '{cs['chart']}' chart with version '{version}'")
     return obj
 
 

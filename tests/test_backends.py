@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kubectl_depgraph import runner
-from kubectl_depgraph.reconcile import backends as fluxcli
+from kubectl_depgraph.reconcile import backends, fluxcli
 from kubectl_depgraph.acquire.cluster import KubeOptions, Kubectl
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound
 from kubectl_depgraph.timeutil import go_duration
@@ -71,13 +71,13 @@ def test_go_duration(seconds, expected):
 
 
 def test_request_value_is_rfc3339nano():
-    assert fluxcli.request_value(1_700_000_000_123_456_789) == "2023-11-14T22:13:20.123456789Z"
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", fluxcli.request_value())
+    assert backends.request_value(1_700_000_000_123_456_789) == "2023-11-14T22:13:20.123456789Z"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z", backends.request_value())
 
 
 def test_global_flags_reach_flux():
     run = FakeRun(result(text("reconcile_kustomization_from_git.golden")))
-    backend = fluxcli.FluxBackend(None, {}, kube_options=KubeOptions(context="prod", kubeconfig="/k"), run=run)
+    backend = backends.FluxBackend(None, {}, kube_options=KubeOptions(context="prod", kubeconfig="/k"), run=run)
     step = Step(KS)
     backend.start(step, 60)
     backend.pool.shutdown(wait=True)
@@ -134,13 +134,14 @@ def test_run_flux_maps_exit_codes():
 # --------------------------------------------------------------------------- the flux backend in a run
 
 class Reads:
-    """A stand-in ObjectReader: each read returns the next of `answers` ({ref: obj})."""
+    """A stand-in ObjectReader: each read returns the next of `answers` ({ref: obj}), the
+    last one again once they run out."""
 
     def __init__(self, *answers):
-        self.answers = iter(answers)
+        self.answers = list(answers)
 
     def read(self, refs):
-        return next(self.answers)
+        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
 def test_flux_backend_end_to_end():
@@ -154,7 +155,8 @@ def test_flux_backend_end_to_end():
     git = ObjectRef("GitRepository", "flux-system", "fleet")
     outputs["other"] = result(text("reconcile_kustomization_from_git.golden"))
     steps = [Step(git), Step(infra, (git,), git), Step(apps, (infra, git), git), Step(other, (git,), git)]
-    backend = fluxcli.FluxBackend(None, {}, run=run)
+    backend = backends.FluxBackend(None, {}, run=run)
+    backend.reader = Reads({})
     outcome = execute(Plan(steps), backend, sleep=lambda s: None, poll_interval=0)
     results = {r.ref.name: (r.result, r.message) for r in outcome.results}
     assert results["fleet"] == (READY, "fetched revision 6.3.5@sha1:67e2c98a60dc92283531412a9e604dd4bae005a9")
@@ -167,7 +169,7 @@ def test_flux_backend_end_to_end():
 
 def test_flux_waiting_then_ready_from_the_object():
     apps = ObjectRef("Kustomization", "flux-system", "apps")
-    backend = fluxcli.FluxBackend(None, {}, run=FakeRun(result(text("reconcile_dependency.txt"), 1)))
+    backend = backends.FluxBackend(None, {}, run=FakeRun(result(text("reconcile_dependency.txt"), 1)))
     waiting = parse_object(ks("apps", deps=["infra"], ready="False"))
     ready = parse_object(ks("apps", deps=["infra"]))
     backend.reader = Reads({apps: waiting}, {apps: waiting}, {apps: ready})
@@ -181,7 +183,7 @@ def test_flux_ok_then_revision_rule_checked():
     infra = ObjectRef("Kustomization", "flux-system", "infra")
     git = ObjectRef("GitRepository", "flux-system", "flux-system")
     step = Step(infra, (), git, check_revision=True)
-    backend = fluxcli.FluxBackend(None, {}, run=FakeRun(result(text("reconcile_kustomization_from_git.golden"))))
+    backend = backends.FluxBackend(None, {}, run=FakeRun(result(text("reconcile_kustomization_from_git.golden"))))
     behind = parse_object(ks("infra", revision="main@sha1:" + "1" * 40))
     current = parse_object(ks("infra"))
     src = parse_object(gitrepo())

@@ -544,3 +544,21 @@ def test_events_are_read_once_for_a_whole_incident(monkeypatch):
     monkeypatch.setattr(ev, "involved_ref", lambda e: calls.append(1) or real(e))
     explain.why_all(g, events, NOW)
     assert len(calls) == len(events)
+
+
+def _never_succeeded(name, reason, message, deps=()):
+    """As kustomize-controller leaves a Kustomization that never reconciled successfully:
+    status.observedGeneration -1, the Ready condition current (seen with the real controllers)."""
+    doc = ks(name, deps=deps, ready=False, reason=reason, message=message, observed=-1)
+    doc["status"]["conditions"][0]["observedGeneration"] = 1
+    return doc
+
+
+def test_observed_generation_minus_one_is_a_failure_not_stale():
+    g = graph(_never_succeeded("infra", "ArtifactFailed", "Source artifact not found, retrying in 5s"),
+              ks("apps", deps=["infra"], **waiting("flux-system/infra")))
+    verdict = classify(g.obj(K("infra")))
+    assert (verdict.state, verdict.reason) == (State.FAILED, "ArtifactFailed")
+    expl = explain.why(g, K("apps"), now=NOW)
+    assert labels(expl, K("apps")) == {"infra": Gate.NOT_READY}
+    assert [title for _, title in roots(expl)] == ["artifact failed"]

@@ -21,7 +21,7 @@ from kubectl_depgraph.acquire import cluster, snapshot as manifests
 from tests.apiserver import (NO_FLUX, NO_HELM, OLD_FLUX, TEST_DELAY, TEST_OUTCOME, Forbid,
                              kustomization, source)
 from tests.conftest import EXAMPLE, production
-from tests.clirun import Outcome, invoke
+from tests.clirun import Outcome, invoke, summary_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 FS = "flux-system"
@@ -652,16 +652,20 @@ def test_every_subprocess_gets_an_argv_list(live, monkeypatch):
         assert_clean(out)
     assert argvs and all(isinstance(a, list) for a in argvs)
     assert calls and all(all(isinstance(x, str) for x in args) for _, args in calls)
-    flags = {"-n", "-A", "-o", "--overwrite", "--field-selector", "--raw", "--minify"}
+    flags = {"-n", "-A", "-o", "--overwrite", "--field-selector", "--raw", "--minify",
+             "--port=0", "--address=127.0.0.1"}   # the last two: reconcile's kubectl proxy
     for _, args in calls:
         for i, arg in enumerate(args):
             # every option is ours; a name that looks like one only sits in resource/name
             if arg.startswith("-") and args[i - 1] not in ("-n", "-o", "--field-selector"):
                 assert arg in flags or arg.startswith(("--kubeconfig=", "--context=",
                                                        "--request-timeout=")), args
+    # The request for "-n": a kubectl annotate with the name in resource/name, or (through
+    # reconcile's kubectl proxy) a PATCH with the name in the URL path.
     annotates = [args for _, args in calls if "annotate" in args]
-    assert annotates, "reconcile should have annotated -n"
-    assert any("kustomizations.kustomize.toolkit.fluxcd.io/-n" in args for args in annotates)
+    assert any("kustomizations.kustomize.toolkit.fluxcd.io/-n" in args for args in annotates) or \
+        [w for w in server.writes() if w.method == "PATCH" and w.path.endswith("/kustomizations/-n")], \
+        "reconcile should have requested the reconcile of -n"
     with pytest.raises(TypeError):
         runner.run("kubectl get ks -A")
 
@@ -767,25 +771,11 @@ def controlled(apiserver, kube_env):
     return start
 
 
-def summary(out):
-    """{object: (result, message)} from the summary table on stdout."""
-    rows = {}
-    for line in out.stdout.splitlines():
-        if "/" in line.split(" ")[0]:
-            parts = line.split(None, 3)
-            rows[parts[0]] = (parts[1], parts[3] if len(parts) > 3 else "")
-    return rows
+summary = summary_rows   # {object: (result, message)} from the summary table on stdout
 
 
 def reconcile(env, *args):
     return invoke(["reconcile", "--no-flux", *args], env=env)
-
-
-def later(seconds, fn):
-    timer = threading.Timer(seconds, fn)
-    timer.daemon = True
-    timer.start()
-    return timer
 
 
 def test_reconcile_patch_forbidden_for_one_object(controlled):
@@ -807,7 +797,8 @@ def test_reconcile_patch_forbidden_for_one_object(controlled):
 
 def test_reconcile_object_deleted_midway(controlled):
     server, env = controlled([git(), ks("slow", delay=2), ks("after", depends_on=["slow"])])
-    later(1.0, lambda: server.delete_object("Kustomization", FS, "slow"))
+    server.controller.on_request("Kustomization", FS, "slow",
+                                 lambda: server.delete_object("Kustomization", FS, "slow"))
     out = reconcile(env, "--timeout", "10s")
     assert_clean(out)
     assert out.code == 1
@@ -821,7 +812,10 @@ def test_reconcile_object_suspended_midway(controlled):
 
     def suspend(obj):
         obj["spec"]["suspend"] = True
-    later(1.0, lambda: server.update_status("Kustomization", FS, "slow", suspend))
+    # Suspended while the controller handles depgraph's request (not on a timer that can
+    # fire before the request under load): the request ends with a suspended object.
+    server.controller.on_request("Kustomization", FS, "slow",
+                                 lambda: server.update_status("Kustomization", FS, "slow", suspend))
     out = reconcile(env, "--timeout", "10s")
     assert_clean(out)
     assert out.code == 1
@@ -837,7 +831,8 @@ def test_reconcile_object_edited_midway(controlled):
     def edit(obj):
         obj["metadata"]["generation"] += 1
         obj["spec"]["path"] = "./changed"
-    later(1.0, lambda: server.update_status("Kustomization", FS, "slow", edit))
+    server.controller.on_request("Kustomization", FS, "slow",
+                                 lambda: server.update_status("Kustomization", FS, "slow", edit))
     out = reconcile(env, "--timeout", "15s")
     assert_clean(out)
     assert out.code == 0, out.stdout
@@ -860,7 +855,10 @@ def test_reconcile_controller_never_handles(controlled):
 def test_reconcile_api_errors_for_a_while(controlled):
     """Polling errors are retried: a warning, then the object finishes."""
     server, env = controlled([git(), ks("slow", delay=1.0)])
-    later(0.3, lambda: server.fail_next(3, "error", pattern=r"/kustomizations(\?|$)", methods=["GET"]))
+    # The reads fail once the request is being handled (a timer could fire during the
+    # graph read under load, which is another test: a failed read is exit 4).
+    server.controller.on_request("Kustomization", FS, "slow", lambda: server.fail_next(
+        3, "error", pattern=r"/kustomizations(\?|$)", methods=["GET"]))
     out = reconcile(env, "--timeout", "15s")
     assert_clean(out)
     assert out.code == 0, out.stdout + out.stderr
@@ -871,7 +869,9 @@ def test_reconcile_api_errors_until_the_timeout(controlled):
     """The API server fails every read while the controller never answers: the object
     fails at --timeout, nothing hangs."""
     server, env = controlled([git(), ks("slow", annotations={TEST_OUTCOME: "never"})])
-    later(0.3, lambda: server.add_fault(r"/kustomizations(\?|$)", "error", methods=["GET"]))
+    # From the request on (a timer could fire during the graph read under load).
+    server.controller.on_request("Kustomization", FS, "slow", lambda: server.add_fault(
+        r"/kustomizations(\?|$)", "error", methods=["GET"]))
     started = time.monotonic()
     out = reconcile(env, "--timeout", "3s")
     assert time.monotonic() - started < 15

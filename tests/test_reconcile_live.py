@@ -2,14 +2,18 @@
 simulated Flux controller (tests/apiserver.py FluxController): order, overlap, no wave
 barrier, failures, timeouts, suspension, cycles, source deduplication, dry-run."""
 
+import os
+import re
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
 from kubectl_depgraph.cli.reconcile import parse_timeout
-from tests.apiserver import TEST_DELAY, TEST_OUTCOME, helmrelease, kustomization, source
-from tests.clirun import invoke
+from tests.apiserver import TEST_DELAY, TEST_OUTCOME, helmchart, helmrelease, kustomization, source
+from tests.clirun import invoke, on_a_terminal, summary_rows
 from tests.conftest import load_scenario
 
 FS = "flux-system"
@@ -55,7 +59,7 @@ def test_diamond_order_and_sibling_overlap(live):
     assert infra.end <= cache.start and infra.end <= db.start
     assert max(cache.end, db.end) <= apps.start
     assert cache.start < db.end and db.start < cache.end, "siblings should run at the same time"
-    assert "5 ready" in out.stdout and "critical path" in out.stdout
+    assert "4 objects: 4 ready; 1 source: 1 ready" in out.stdout and "critical path" in out.stdout
     assert "✔ Kustomization/flux-system/apps ready in" in out.stderr
 
 
@@ -210,3 +214,161 @@ def test_unknown_name_is_a_usage_error(live):
                                            ("nope", None), ("0s", None)])
 def test_parse_timeout(value, seconds):
     assert parse_timeout(value) == seconds
+
+
+# --------------------------------------------------------------------------- issue 10
+
+FAKE_FLUX = Path(__file__).parent / "fake_flux.py"
+
+
+@pytest.fixture
+def with_flux(tmp_path):
+    """with_flux(env, poll=2) -> env with tests/fake_flux.py on PATH as `flux` (polling
+    every `poll` seconds like the real CLI)."""
+    bindir = tmp_path / "flux-bin"
+    bindir.mkdir()
+    launcher = bindir / "flux"
+    launcher.write_text(f"#!{sys.executable}\nimport runpy, sys\nsys.argv[0] = 'flux'\n"
+                        f"runpy.run_path({str(FAKE_FLUX)!r}, run_name='__main__')\n")
+    launcher.chmod(0o755)
+
+    def add(env, poll=2):
+        return {**env, "PATH": str(bindir) + os.pathsep + env["PATH"], "FAKE_FLUX_POLL": str(poll)}
+    return add
+
+
+def test_flux_missing_fails_at_once(live):
+    server, env = live([git(), ks("apps")])
+    env = {**env, "PATH": os.path.dirname(env["KUBECTL"])}   # kubectl only, no flux
+    started = time.monotonic()
+    out = invoke(["reconcile", "--flux", "--timeout", "5m"], env=env)
+    assert time.monotonic() - started < 10
+    assert out.code == 4
+    assert out.stderr.splitlines() == ["error: flux not found: 'flux' is not an executable on PATH",
+                                       "hint: install the flux CLI, or pass --no-flux to use kubectl"]
+    assert out.stdout == "" and server.writes() == []
+
+
+def test_dry_run_with_flux_says_flux_is_missing(live):
+    server, env = live([git(), ks("apps")])
+    env = {**env, "PATH": os.path.dirname(env["KUBECTL"])}
+    out = invoke(["reconcile", "--flux", "--dry-run"], env=env)
+    assert out.code == 0, out.stderr
+    assert "note: flux is not on PATH: install the flux CLI to run these commands, or use --no-flux" \
+        in out.stdout.splitlines()
+    assert "$ flux reconcile kustomization -n flux-system --timeout 5m0s -- apps" in out.stdout
+
+
+def test_flux_path_stops_at_a_terminal_failure_with_its_cause(live, with_flux):
+    objects = [git(), ks("db", annotations={TEST_OUTCOME: "fail"}), ks("apps", depends_on=["db"])]
+    server, env = live(objects)
+    started = time.monotonic()
+    out = invoke(["reconcile", "--flux", "--timeout", "40s"], env=with_flux(env))
+    took = time.monotonic() - started
+    assert out.code == 1, out.stdout + out.stderr
+    result, message = summary_rows(out)["Kustomization/flux-system/db"]
+    assert result == "failed"
+    assert message.startswith("HealthCheckFailed: health check failed after 30.001s"), message
+    assert summary_rows(out)["Kustomization/flux-system/apps"][0] == "skipped"
+    assert took < 30, f"waited {took:.0f}s: the failure should end the step, not the timeout"
+
+
+def test_flux_path_does_not_wait_for_the_cli_poll(live, with_flux):
+    # The CLI polls every 2 s (30 s here); depgraph's own watch sees each hop at once.
+    names = ["one", "two", "three"]
+    objects = [git()] + [ks(n, depends_on=[names[i - 1]] if i else []) for i, n in enumerate(names)]
+    server, env = live(objects)
+    out = invoke(["reconcile", "--flux", "--timeout", "2m"], env=with_flux(env, poll=30))
+    assert out.code == 0, out.stdout + out.stderr
+    spans = [handling(server, n) for n in names]
+    assert spans[-1].end - spans[0].start < 25, "a hop waited for flux's poll"
+    assert "3 objects: 3 ready; 1 source: 1 ready" in out.stdout
+
+
+def stalled_release():
+    return [source("HelmRepository", "charts"),
+            helmrelease("postgres", "databases", stalled=True, annotations={TEST_DELAY: "0.1"})]
+
+
+def test_stalled_release_says_reset_is_needed(live):
+    server, env = live(stalled_release())
+    out = reconcile(env, "hr/databases/postgres")
+    assert out.code == 1
+    result, message = summary_rows(out)["HelmRelease/databases/postgres"]
+    assert result == "failed"
+    assert "retries are exhausted: rerun with --reset" in out.stdout
+    assert server.get_object("HelmRelease", "databases", "postgres")["status"]["installFailures"] == 3
+
+
+@pytest.mark.parametrize("path", ["--no-flux", "--flux"])
+def test_reset_clears_a_stalled_release(live, with_flux, path):
+    server, env = live(stalled_release())
+    out = invoke(["reconcile", path, "hr/databases/postgres", "--reset", "--force"], env=with_flux(env))
+    assert out.code == 0, out.stdout + out.stderr
+    obj = server.get_object("HelmRelease", "databases", "postgres")
+    ann = obj["metadata"]["annotations"]
+    assert ann["reconcile.fluxcd.io/resetAt"] == ann["reconcile.fluxcd.io/requestedAt"] == \
+        ann["reconcile.fluxcd.io/forceAt"]
+    assert "installFailures" not in obj["status"]
+    assert not [c for c in obj["status"]["conditions"] if c["type"] == "Stalled"]
+
+
+def test_dry_run_shows_reset_and_force(live):
+    server, env = live(stalled_release())
+    out = reconcile(env, "hr/databases/postgres", "--reset", "--dry-run")
+    assert out.code == 0, out.stderr
+    assert ('reconcile.fluxcd.io/requestedAt="$now" reconcile.fluxcd.io/resetAt="$now"') in out.stdout
+    out = invoke(["reconcile", "--flux", "hr/databases/postgres", "--reset", "--force", "--dry-run"], env=env)
+    assert "$ flux reconcile helmrelease -n databases --reset --force --timeout 5m0s -- postgres" in out.stdout
+
+
+def test_dependents_include_the_kustomization_that_health_checks_it(live):
+    check = {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "name": "postgres",
+             "namespace": "databases"}
+    checker = ks("databases-ready")
+    checker["spec"]["healthChecks"] = [check]
+    objects = [git(), source("HelmRepository", "charts"),
+               helmrelease("postgres", "databases", annotations={TEST_DELAY: "0.3"}),
+               checker, ks("apps", depends_on=["databases-ready"]), ks("unrelated")]
+    server, env = live(objects)
+    out = reconcile(env, "hr/databases/postgres", "--dependents")
+    assert out.code == 0, out.stdout + out.stderr
+    pg = handling(server, "postgres", "HelmRelease", "databases")
+    gate, apps = handling(server, "databases-ready"), handling(server, "apps")
+    assert pg.end <= gate.start and gate.end <= apps.start
+    assert server.controller.handled_count("Kustomization", FS, "unrelated") == 0
+    assert "3 objects: 3 ready" in out.stdout
+
+
+def test_helm_chart_refreshed_after_its_repository(live):
+    releases = [helmrelease(f"web{i}", "apps", repo="charts", annotations={TEST_DELAY: "0.1"})
+                for i in range(2)]
+    for r in releases:
+        r["spec"]["chart"]["spec"]["sourceRef"]["namespace"] = FS
+    objects = [source("HelmRepository", "charts", annotations={TEST_DELAY: "0.1"}), *releases,
+               *[helmchart(r, annotations={TEST_DELAY: "0.1"}) for r in releases]]
+    server, env = live(objects)
+    out = reconcile(env, "--parallel", "8")
+    assert out.code == 0, out.stdout + out.stderr
+    assert server.controller.handled_count("HelmRepository", FS, "charts") == 1
+    repo = handling(server, "charts", "HelmRepository")
+    for i in range(2):
+        chart = handling(server, f"apps-web{i}", "HelmChart")
+        release = handling(server, f"web{i}", "HelmRelease", "apps")
+        assert server.controller.handled_count("HelmChart", FS, f"apps-web{i}") == 1
+        assert repo.end <= chart.start and chart.end <= release.start
+    assert "2 objects: 2 ready; 3 sources: 3 ready" in out.stdout
+
+
+def test_live_line_fits_an_80_column_terminal(live):
+    names = [f"a-rather-long-kustomization-name-{i}" for i in range(6)]
+    server, env = live([git()] + [ks(n, delay=0.5) for n in names])
+    code, raw = on_a_terminal(["reconcile", "--no-flux"], dict(env, NO_COLOR="1"), columns=80, stream="stderr")
+    assert code == 0, raw
+    parts = [part.replace("\x1b[K", "") for line in raw.replace("\r\n", "\n").split("\n")
+             for part in line.split("\r")]
+    live_lines = [part for part in parts if re.search(r"running \d+.*queued \d+", part)]
+    assert len(live_lines) > 3, raw
+    # Never wider than the terminal (a wrapped line leaves fragments the \r cannot clear).
+    assert max(len(part) for part in live_lines) < 80, live_lines
+    assert any(part.endswith("…") for part in live_lines)

@@ -7,7 +7,7 @@ from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.model import ObjectRef
 from kubectl_depgraph.judge.plan import StepResult, Step, plan, select
 from kubectl_depgraph.reconcile.executor import (Backend, Observation, Observed, critical_path, execute,
-                                                 judge)
+                                                 judge, list_schedule)
 from kubectl_depgraph.render.reconcile import render_event, render_notes, render_plan, render_summary
 from kubectl_depgraph.render.style import Style
 from kubectl_depgraph.model import parse_object
@@ -140,7 +140,7 @@ def test_judge_waits_for_the_request_then_reads_ready():
     waiting = parse_object(ks("apps", deps=["infra"], ready="False"))
     assert judge(step, waiting).state == Observed.WAITING
     failed = parse_object(ks("apps", ready="False", reason="BuildFailed", message="kustomize build failed"))
-    assert judge(step, failed) == Observation(Observed.FAILED, "kustomize build failed")
+    assert judge(step, failed) == Observation(Observed.FAILED, "BuildFailed: kustomize build failed")
     stale = parse_object(ks("apps", generation=2, observed=1))
     assert judge(step, stale).state == Observed.PROGRESSING
 
@@ -163,7 +163,7 @@ def test_judge_failure_retried_by_the_controller_fails_the_step():
     m["status"]["conditions"].append(condition("Reconciling", "True", "ProgressingWithRetry",
                                                "Detecting drift for revision x with a timeout of 50s"))
     obj = parse_object(m)
-    assert judge(Step(K("apps")), obj, requested="t1") == Observation(Observed.FAILED, "kustomize build failed")
+    assert judge(Step(K("apps")), obj, requested="t1") == Observation(Observed.FAILED, "BuildFailed: kustomize build failed")
     # A run in progress (Ready=Unknown, Reconciling Progressing) is still progressing.
     m["status"]["conditions"] = [condition("Ready", "Unknown", "Progressing", "Reconciliation in progress"),
                                  condition("Reconciling", "True", "Progressing", "")]
@@ -282,7 +282,8 @@ def test_summary_text():
     outcome, events = run(graph, sim, sources=True)
     text = render_summary(outcome)
     assert text.splitlines()[0].split() == ["OBJECT", "RESULT", "DURATION", "MESSAGE"]
-    assert text.rstrip().endswith("5 ready; total 4.5s, critical path 4.5s (1.00×)")
+    # The plan said "4 objects …, 1 source refreshed first": the same counts, sources apart.
+    assert text.rstrip().endswith("4 objects: 4 ready; 1 source: 1 ready; total 4.5s, critical path 4.5s (1.00×)")
     assert render_event(events[0]) == "[   0ms] ► refreshing source GitRepository/flux-system/flux-system"
 
 
@@ -298,4 +299,141 @@ def test_summary_repeats_a_cut_failure_message_in_full():
     text = render_summary(Outcome([Result(K("a"), READY, "ok", 1.0), Result(K("b"), FAILED, msg, 0.1)], 1.0, 1.0),
                           style=Style(unicode=False))
     assert text.splitlines()[-3] == f"x Kustomization/flux-system/b: {msg}"
-    assert text.splitlines()[-1] == "1 ready, 1 failed; total 1.0s, critical path 1.0s (1.00x)"
+    assert text.splitlines()[-1] == "2 objects: 1 ready, 1 failed; total 1.0s, critical path 1.0s (1.00x)"
+
+
+# --------------------------------------------------------------------------- issue 10
+
+def H(name, ns="databases"):
+    return ObjectRef("HelmRelease", ns, name)
+
+
+def test_skip_names_the_cycle_member_on_its_path():
+    graph = graph_of(ks("loop-x", deps=["loop-y"]), ks("loop-y", deps=["loop-x"]),
+                     ks("after-loop", deps=["loop-y"]), ks("further", deps=["after-loop"]))
+    p = plan(graph, select(graph), sources=False)
+    why = {e.ref.name: e.message for e in p.excluded}
+    assert why["after-loop"] == "depends on Kustomization/flux-system/loop-y, which is in a dependency cycle"
+    assert why["further"] == ("depends on Kustomization/flux-system/loop-y (through "
+                              "Kustomization/flux-system/after-loop), which is in a dependency cycle")
+
+
+def health_graph():
+    """apps health-checks the postgres HelmRelease; web depends on apps."""
+    check = [{"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "name": "postgres",
+              "namespace": "databases"}]
+    return graph_of(gitrepo(), hr("postgres", ns="databases"), ks("apps", healthChecks=check),
+                    ks("web", deps=["apps"]), ks("other"))
+
+
+def test_dependents_include_health_check_holders_ordered_after():
+    graph = health_graph()
+    chosen = select(graph, [H("postgres")], dependents=True)
+    assert chosen == {H("postgres"), K("apps"), K("web")}
+    p = plan(graph, chosen, sources=False)
+    assert [s.ref for s in p.steps] == [H("postgres"), K("apps"), K("web")]
+    assert step_of(p, K("apps")).needs == (H("postgres"),)
+    assert [(w, [s.ref.name for s in steps]) for w, steps in p.waves()] == [
+        (1, ["postgres"]), (2, ["apps"]), (3, ["web"])]
+
+
+def test_health_check_holder_waits_even_when_sorted_first():
+    # "a-checker" sorts before the Kustomization it health-checks: still ordered after it.
+    check = [{"kind": "Kustomization", "name": "zz", "namespace": "flux-system"}]
+    graph = graph_of(ks("a-checker", healthChecks=check), ks("zz"))
+    p = plan(graph, select(graph), sources=False)
+    assert [s.ref.name for s in p.steps] == ["zz", "a-checker"]
+    assert step_of(p, K("a-checker")).needs == (K("zz"),)
+
+
+def helmchart(name, ns="flux-system", repo="bitnami", kind="HelmRepository"):
+    return {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+            "metadata": {"name": name, "namespace": ns, "generation": 1},
+            "spec": {"chart": "x", "sourceRef": {"kind": kind, "name": repo}},
+            "status": {"observedGeneration": 1, "artifact": {"revision": "1.0.0"},
+                       "conditions": [condition("Ready", "True", "ChartPullSucceeded", "pulled x@1.0.0")]}}
+
+
+def helmrepo(name="bitnami", ns="flux-system"):
+    doc = gitrepo(name, ns)
+    doc["kind"] = "HelmRepository"
+    return doc
+
+
+def test_helm_release_chart_refreshed_after_its_repository_once_each():
+    graph = graph_of(helmrepo(), helmchart("apps-web"), helmchart("apps-api"),
+                     hr("web"), hr("api"))
+    p = plan(graph, select(graph))
+    repo = ObjectRef("HelmRepository", "flux-system", "bitnami")
+    web_chart = ObjectRef("HelmChart", "flux-system", "apps-web")
+    api_chart = ObjectRef("HelmChart", "flux-system", "apps-api")
+    assert [s.ref for s in p.steps] == [repo, api_chart, H("api", "apps"), web_chart, H("web", "apps")]
+    assert step_of(p, api_chart).needs == (repo,) and step_of(p, web_chart).needs == (repo,)
+    assert step_of(p, H("web", "apps")).needs == (web_chart,)
+
+
+def test_chart_ref_to_a_helm_chart_refreshes_its_source_first():
+    doc = hr("web")
+    doc["spec"] = {"interval": "30m", "chartRef": {"kind": "HelmChart", "name": "shared",
+                                                   "namespace": "flux-system"}}
+    graph = graph_of(helmrepo(), helmchart("shared"), doc)
+    p = plan(graph, select(graph))
+    assert [s.ref.kind for s in p.steps] == ["HelmRepository", "HelmChart", "HelmRelease"]
+
+
+def test_missing_helm_chart_leaves_the_repository_step():
+    graph = graph_of(helmrepo(), hr("web"))
+    p = plan(graph, select(graph))
+    assert [s.ref.kind for s in p.steps] == ["HelmRepository", "HelmRelease"]
+
+
+def test_judge_stalled_helm_release_says_reset_is_what_it_needs():
+    m = hr("db", ready="False", reason="InstallFailed", message="Helm install failed: timed out")
+    m["status"]["conditions"].append(condition("Stalled", "True", "RetriesExceeded",
+                                               "Failed to install after 3 attempt(s)"))
+    obj = parse_object(m)
+    step = Step(ObjectRef("HelmRelease", "apps", "db"))
+    assert judge(step, obj) == Observation(
+        Observed.FAILED, "RetriesExceeded: Failed to install after 3 attempt(s); retries are exhausted: "
+                         "rerun with --reset to clear the failure counts")
+    assert judge(step, obj, reset=True) == Observation(
+        Observed.FAILED, "RetriesExceeded: Failed to install after 3 attempt(s)")
+
+
+def test_summary_of_a_run_bound_by_parallel_says_so():
+    # cache and db could run together, but --parallel 1 makes them wait for each other.
+    graph = diamond()
+    sim = SimBackend({"infra": 1.0, "cache": 2.0, "db": 1.0, "apps": 1.0})
+    outcome, _ = run(graph, sim, parallel=1)
+    assert outcome.slot_bound and outcome.critical_path == 4.0 and outcome.scheduled_path == 5.0
+    assert render_summary(outcome).splitlines()[-1] == (
+        "4 objects: 4 ready; total 5.0s, critical path 4.0s; bound by --parallel 1: 5.0s on 1 slot (1.00×)")
+    free, _ = run(graph, SimBackend({"infra": 1.0, "cache": 2.0, "db": 1.0, "apps": 1.0}), parallel=4)
+    assert not free.slot_bound and render_summary(free).splitlines()[-1].endswith("critical path 4.0s (1.00×)")
+
+
+def test_list_schedule_helper():
+    a, b, c, d = Step(K("a")), Step(K("b"), (K("a"),)), Step(K("c")), Step(K("d"))
+    durations = {K("a"): 1.0, K("b"): 2.0, K("c"): 2.5, K("d"): 1.0}
+    assert list_schedule([a, b, c, d], durations, 1) == 6.5
+    # Two slots: the longest remaining chain (a → b, 3 s) first, then c, then d.
+    assert list_schedule([a, b, c, d], durations, 2) == 3.5
+    assert list_schedule([a, b, c, d], durations, 4) == critical_path([a, b, c, d], durations) == 3.0
+
+
+def test_plan_head_counts_what_is_left_out():
+    graph = graph_of(ks("a", deps=["b"]), ks("b", deps=["a"]), ks("solo"))
+    text = render_plan(plan(graph, select(graph), sources=False), lambda s: "cmd")
+    assert text.splitlines()[:2] == ["Plan: 1 object in 1 wave.", "2 more selected objects not reconciled (see below)."]
+
+
+def test_not_reconciled_lines_fit_the_terminal_not_100_columns():
+    long = "x" * 150
+    graph = graph_of(hr("redis", ns="flux-system"), ks("apps", deps=["redis"]),
+                     ks("paused", suspend=True, ready="False", reason="BuildFailed", message=long))
+    p = plan(graph, select(graph), sources=False)
+    wide = render_plan(p, lambda s: "cmd")
+    assert long in wide                      # not a terminal: whole
+    narrow = render_plan(p, lambda s: "cmd", style=Style(width=60))
+    lines = narrow.split("Not reconciled:")[1].strip("\n").splitlines()
+    assert lines and all(len(line) <= 60 for line in lines) and lines[-1].endswith("…")

@@ -3,15 +3,13 @@ snapshot files, and the errors a user sees."""
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.apiserver import NO_FLUX, NO_HELM, Forbid
 from tests.conftest import EXAMPLE, NOW, production
-from tests.clirun import invoke, run_subprocess
+from tests.clirun import invoke, on_a_terminal, run_subprocess
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -236,28 +234,8 @@ def test_cluster_folder_below_the_repository_root(tmp_path):
 
 def _on_a_terminal(args, columns=80, rows=24):
     """stdout of the CLI run on a pseudo-terminal of the given size (as a person sees it)."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    proc = subprocess.Popen([sys.executable, "-m", "kubectl_depgraph", *args], stdout=slave,
-                            stderr=subprocess.PIPE, cwd=ROOT, env=dict(env, NO_COLOR="1", **NOW))
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:   # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    proc.wait(timeout=60)
-    os.close(master)
-    return b"".join(chunks).decode().replace("\r\n", "\n")
+    _, out = on_a_terminal(args, dict(os.environ, NO_COLOR="1", **NOW), columns, rows)
+    return out.replace("\r\n", "\n")
 
 
 @pytest.mark.parametrize("command", [["tree"], ["tree", "-o", "table"], ["why", "production-frontend"]])

@@ -269,16 +269,17 @@ class Kubectl:
 
     # --- writes (reconcile only) ---------------------------------------------------
     @staticmethod
-    def annotate_args(refs, value):
-        """`annotate --overwrite -n NS kind/name… requestedAt=value` for objects of one
-        namespace; `kind/name` items keep a name from ever reading as an option."""
+    def annotate_args(refs, value, also=()):
+        """`annotate --overwrite -n NS kind/name… requestedAt=value [ANNOTATION=value…]` for
+        objects of one namespace; `kind/name` items keep a name from ever reading as an option."""
         return ["annotate", "--overwrite", "-n", refs[0].namespace,
-                *[f"{resource_name(r.kind)}/{r.name}" for r in refs], f"{RECONCILE_ANNOTATION}={value}"]
+                *[f"{resource_name(r.kind)}/{r.name}" for r in refs],
+                *[f"{key}={value}" for key in (RECONCILE_ANNOTATION, *also)]]
 
-    def request_reconcile(self, refs, value):
-        """Set reconcile.fluxcd.io/requestedAt=value on `refs` (one namespace): the
-        protocol `flux reconcile` uses."""
-        return self.run(*self.annotate_args(refs, value))
+    def request_reconcile(self, refs, value, also=()):
+        """Set reconcile.fluxcd.io/requestedAt=value (and the annotations `also`, e.g.
+        resetAt) on `refs` (one namespace and kind): the protocol `flux reconcile` uses."""
+        return self.run(*self.annotate_args(refs, value, also))
 
     # --- watches (reconcile only) ---------------------------------------------------
     def watch_argv(self, path, resource_version=None):
@@ -293,6 +294,12 @@ class Kubectl:
         """Start the watch of `path` in the background; each stdout line goes to
         on_line(line). Returns the runner.Stream (stop(), wait(), exit_code, stderr)."""
         return self._stream(self.watch_argv(path, resource_version), on_line)
+
+    def proxy(self, on_line, on_exit=None):
+        """Start `kubectl proxy` on a free port of 127.0.0.1 in the background (the user's
+        kubeconfig and credentials); it prints `Starting to serve on HOST:PORT` to
+        on_line. Returns the runner.Stream."""
+        return self._stream(self.argv("proxy", "--port=0", "--address=127.0.0.1"), on_line, on_exit)
 
     # --- offline (--path) -------------------------------------------------------------
     def kustomize(self, folder, timeout):

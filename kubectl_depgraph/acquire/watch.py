@@ -165,14 +165,22 @@ class KindWatch:
         with self._lock:
             return self._objects.get(ref)
 
-    def stop(self):
+    def stop(self, wait=True):
+        """End the watch; wait=False only signals its process (join() waits)."""
         with self._lock:
             self._stopping = True
             proc = self._proc
         self._wake.set()
         if proc is not None:
-            proc.stop()
+            proc.stop(wait=wait)
+        if wait:
+            self.join()
+
+    def join(self):
         self._thread.join(timeout=2)
+        proc = self._proc
+        if proc is not None and proc.running:
+            proc.stop()   # SIGTERM was not enough: SIGKILL after the grace period
 
     def _run(self):
         try:
@@ -315,5 +323,8 @@ class Watches:
         return found, rest
 
     def stop(self):
+        # Signal every watch first, then wait: their processes end at the same time.
         for watch in self._by_kind.values():
-            watch.stop()
+            watch.stop(wait=False)
+        for watch in self._by_kind.values():
+            watch.join()

@@ -35,6 +35,7 @@ from kubectl_depgraph.errors import INTERNAL, INTERRUPTED, USAGE, DepgraphError 
 # command's own docstring).
 COMMANDS = {
     "check": "Find dependency mistakes before they deadlock a cluster.",
+    "impact": "What a change does to the dependency graph, before it is merged.",
     "reconcile": "Reconcile in dependency order, each object as soon as its...",
     "tree": "What depends on what, and the state of each object.",
     "why": "Why an object is not ready, down to the root causes, with...",

@@ -1,6 +1,7 @@
 """Options shared by every command, and the steps every command body shares: read the
 input, build the graph, resolve NAME arguments, print warnings."""
 
+import dataclasses
 import functools
 import importlib
 import logging
@@ -137,6 +138,10 @@ class Common:
         ns = self.view.namespace
         return f"namespace {ns!r} of {where}" if ns else where
 
+    def with_inputs(self, inputs):
+        """The same options, another input (impact reads two trees)."""
+        return dataclasses.replace(self, inputs=inputs)
+
     def resolve(self, graph, names):
         """NAME arguments → a View with them as starts (UsageError for a bad or unknown one)."""
         starts = tuple(sorted({resolve(graph, n, self.view.namespace) for n in names}))
@@ -158,11 +163,12 @@ def print_warnings(warnings):
         echo_err(f"warning: {w}")
 
 
-def load_input(common):
-    """Read the input and print its warnings; the Inventory."""
+def load_input(common, quiet=False):
+    """Read the input and print its warnings (quiet: not); the Inventory."""
     _preload(common.preload)   # sh is imported; from here the main thread mostly waits on kubectl
     inventory = load(common.inputs, common.kubectl)
-    print_warnings(inventory.warnings)
+    if not quiet:
+        print_warnings(inventory.warnings)
     return inventory
 
 

@@ -3,14 +3,17 @@
 Progress goes to stderr (flux's ► ✔ ◎ ✗ lines); the summary table is the command's
 result and goes to stdout, so `… 2>/dev/null` leaves only the table."""
 
+import os
+import shutil
 import sys
 import time
 
 import click
 
+from kubectl_depgraph.acquire.proxy import KubectlProxy
 from kubectl_depgraph.acquire.watch import versions_of
 from kubectl_depgraph.judge import plan as planner
-from kubectl_depgraph.reconcile import backends, executor
+from kubectl_depgraph.reconcile import backends, executor, fluxcli
 from kubectl_depgraph.cli.common import empty_sentence, input_options, load_graph
 from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError   # FAILED…OK: exit codes
 from kubectl_depgraph.model import KIND_ALIASES, SHORT, WORKLOAD_KINDS
@@ -37,11 +40,16 @@ KIND_CHOICES = sorted(spelling for kind in WORKLOAD_KINDS for spelling in (SHORT
               help="Per-object timeout (e.g. 90s, 5m).")
 @click.option("--fail-fast", is_flag=True, help="Start nothing new after the first failure.")
 @click.option("--no-source", is_flag=True, help="Do not refresh sources first.")
+@click.option("--reset", is_flag=True,
+              help="HelmReleases: also clear the failure counts (reconcile.fluxcd.io/resetAt), "
+                   "for a release whose retries are exhausted (Stalled, RetriesExceeded).")
+@click.option("--force", is_flag=True,
+              help="HelmReleases: force a Helm upgrade even without changes (reconcile.fluxcd.io/forceAt).")
 @click.option("--flux/--no-flux", "use_flux", default=None,
               help="Use the flux CLI / the kubectl annotate protocol (default: flux if on PATH).")
 @input_options
 def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, timeout, fail_fast,
-              no_source, use_flux):
+              no_source, reset, force, use_flux):
     """Reconcile in dependency order, each object as soon as its own dependencies are Ready.
 
     \b
@@ -51,7 +59,8 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
     skipped and reported. Progress on stderr, the summary table on stdout.
 
     \b
-    Exit status: 0 all ready; 1 something failed or was skipped; 130 interrupted.
+    Exit status: 0 all ready; 1 something failed or was skipped; 4 no cluster or no
+    flux CLI (with --flux); 130 interrupted.
 
     \b
     Examples:
@@ -68,11 +77,23 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
     if not dry_run and not common.inputs.live:
         raise UsageError("reconcile runs against the live cluster; -f/--path only work with --dry-run",
                          hint="add --dry-run to print the plan for this input")
+    flux_missing = use_flux and not backends.flux_available()
+    if flux_missing and not dry_run:
+        raise fluxcli.flux_not_found()
     if use_flux is None:
         use_flux = backends.flux_available()
 
+    # The proxy's process starts while the graph is read (see acquire/proxy.py).
+    proxy = KubectlProxy(common.kubectl) if not dry_run and not use_flux else None
+    if proxy is not None:
+        click.get_current_context().call_on_close(proxy.stop)
     inventory, graph = load_graph(common)
     starts = list(common.resolve(graph, names).starts) or None
+    for ref in starts or ():
+        if ref.kind not in WORKLOAD_KINDS:
+            raise UsageError(f"{ref} is a source: reconcile takes Kustomizations and HelmReleases",
+                             hint="name the Kustomization or HelmRelease that uses it; "
+                                  "its source is refreshed first")
     selected = planner.select(graph, starts, common.view.namespace, dependents, dependencies,
                               KIND_ALIASES.get(kind))
     if not selected:
@@ -84,21 +105,26 @@ def reconcile(common, names, dry_run, dependents, dependencies, kind, parallel, 
 
     if dry_run:
         how = "flux CLI" if use_flux else "kubectl annotate, then wait for lastHandledReconcileAt"
+        note = "flux is not on PATH: install the flux CLI to run these commands, or use --no-flux" \
+            if flux_missing else ""
         click.echo(render_plan(plan, lambda step: backends.describe(
-            step, seconds, use_flux, kubectl, kubectl.opts), style=common.style, how=how), nl=False)
+            step, seconds, use_flux, kubectl, kubectl.opts, reset=reset, force=force),
+            style=common.style, how=how, note=note), nl=False)
         return OK
 
     versions = versions_of(list(graph.objects) + list(graph.sources.values()))
     workers = max(4, min(parallel * 2, 32))
-    backend = (backends.FluxBackend(kubectl, versions, workers=workers, kube_options=kubectl.opts)
-               if use_flux else backends.KubectlBackend(kubectl, versions, workers=workers))
+    backend = (backends.FluxBackend(kubectl, versions, workers=workers, kube_options=kubectl.opts,
+                                    reset=reset, force=force)
+               if use_flux else backends.KubectlBackend(kubectl, versions, workers=workers, reset=reset,
+                                                        force=force, proxy=proxy))
     click.echo(render_notes(plan, err_style), nl=False, err=True)
     progress = Progress(err_style, live=_stderr_is_tty())
     outcome = executor.execute(plan, backend, parallel=parallel, timeout=seconds, fail_fast=fail_fast,
                            clock=time.monotonic, sleep=time.sleep, on_event=progress,
                            poll_interval=POLL_INTERVAL)
     progress.clear()
-    click.echo(render_summary(outcome, style=common.style), nl=False)
+    click.echo(render_summary(outcome, style=common.style, parallel=parallel), nl=False)
     if outcome.interrupted:
         return INTERRUPTED
     return OK if outcome.ok else FAILED
@@ -115,7 +141,20 @@ def _stderr_is_tty():
 
 
 def _stderr_style(style):
-    return Style(colour=style.colour and _stderr_is_tty(), unicode=style.unicode)
+    tty = _stderr_is_tty()
+    return Style(colour=style.colour and tty, unicode=style.unicode, width=_stderr_columns() if tty else None)
+
+
+def _stderr_columns():
+    """The width of the terminal on stderr, where the progress goes ($COLUMNS first, as
+    shutil.get_terminal_size() reads it for stdout)."""
+    try:
+        size = os.get_terminal_size(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError):
+        size = os.terminal_size((80, 24))
+    if os.environ.get("COLUMNS"):
+        size = shutil.get_terminal_size(size)
+    return max(size.columns, 20)
 
 
 class Progress:

@@ -66,7 +66,8 @@ def tree(common, names, output, reverse, depth, sources, cluster, all_files):
         return 0
     ctx = Context(style=common.style, now=common.now, description=inventory.description,
                   warnings=tuple(inventory.warnings), starts=view.starts or None, reverse=reverse,
-                  depth=depth, sources=sources)
+                  depth=depth, sources=sources,
+                  events=tuple(inventory.events) if inventory.events is not None else None)
     click.echo(render("graph", output, shown, ctx), nl=False)
     return 0
 

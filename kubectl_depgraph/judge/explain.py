@@ -7,6 +7,7 @@ each). It returns data
 not-ready object and groups them by root cause (an Incident)."""
 
 import math
+from dataclasses import replace
 from datetime import timedelta
 
 from kubectl_depgraph.judge import evidence as ev
@@ -71,10 +72,13 @@ def attach_events(graph, result, events, now=None):
 
 
 class _Walk:
-    def __init__(self, graph):
+    def __init__(self, graph, judged=None):
         self.graph = graph
         self.chain, self.seen, self.cycles = [], {}, []
         self.children = {}      # ref -> blocked link targets (walk edges)
+        # the object's judged step: the same wherever a walk meets it, so a whole
+        # incident judges each object once (why_all shares it across walks)
+        self.judged = {} if judged is None else judged
 
     def visit(self, ref, depth, via, parent, path):
         if ref in self.seen:
@@ -82,7 +86,11 @@ class _Walk:
             self.chain.append(Step(ref, depth, via, parent, first.state, first.reason, first.message,
                                    first.since, first.suspended, repeated=True))
             return
-        step = judged_step(self.graph, ref, depth, via, parent)
+        # A missing object's finding depends on how it is named (dependsOn vs source).
+        key = (ref, via if self.graph.obj(ref) is None else None)
+        if key not in self.judged:
+            self.judged[key] = judged_step(self.graph, ref, depth, via, parent)
+        step = replace(self.judged[key], depth=depth, via=via, parent=parent)
         self.seen[ref] = step
         self.chain.append(step)
         kids = self.children.setdefault(ref, [])
@@ -167,8 +175,8 @@ def why(graph, ref, events=None, now=None):
     return expl
 
 
-def _explain(graph, ref, evidence, now):
-    walk = _Walk(graph)
+def _explain(graph, ref, evidence, now, judged=None):
+    walk = _Walk(graph, judged)
     walk.visit(ref, 0, "", None, [ref])
     _attach(graph, walk.chain, evidence, now)
     target = walk.chain[0]
@@ -203,9 +211,9 @@ def why_all(graph, events=None, now=None, refs=None):
     not_ready = sorted(r for r in refs if graph.obj(r) is not None
                        and not ready_for_dependents(graph.obj(r)))
     explanations, causes, cycles = {}, {}, []
-    evidence = ev.Evidence(events)
+    evidence, judged = ev.Evidence(events), {}
     for ref in not_ready:
-        expl = _explain(graph, ref, evidence, now)
+        expl = _explain(graph, ref, evidence, now, judged)
         if expl.ready:
             continue
         explanations[ref] = expl

@@ -106,10 +106,21 @@ def generation_observed(obj):
     return obj.generation is None or obj.observed_generation == obj.generation
 
 
+def observed(obj):
+    """The generation the controller last acted on. kustomize-controller keeps
+    status.observedGeneration at -1 until a reconciliation first succeeds (seen with the
+    real controllers): then the Ready condition's own observedGeneration says it."""
+    if obj.observed_generation is not None and obj.observed_generation >= 0:
+        return obj.observed_generation
+    ready = obj.ready_condition
+    return ready.observed_generation if ready is not None and ready.observed_generation is not None \
+        else obj.observed_generation
+
+
 def generation_behind(obj):
-    """The controller has not reconciled the current spec yet (stale)."""
-    return obj.generation is not None and (obj.observed_generation is None
-                                           or obj.observed_generation < obj.generation)
+    """The controller has not acted on the current spec yet (stale)."""
+    seen = observed(obj)
+    return obj.generation is not None and (seen is None or seen < obj.generation)
 
 
 def observed_ahead(obj):
@@ -249,12 +260,15 @@ def dependency_verdict(dependent, dependency, source=None, ready_expr=None):
         return GateVerdict(Gate.SUSPENDED, "suspended and not ready: it stays so until resumed")
     if not dependency.conditions:
         return GateVerdict(Gate.NOT_READY, "never reconciled (no conditions)")
-    if not generation_observed(dependency):
-        return GateVerdict(Gate.NOT_OBSERVED, f"generation {dependency.generation}, observed "
-                                              f"{dependency.observed_generation}")
+    not_observed = GateVerdict(Gate.NOT_OBSERVED, f"generation {dependency.generation}, observed "
+                                                  f"{dependency.observed_generation}")
+    if generation_behind(dependency):
+        return not_observed
     cond = dependency.ready_condition
     if cond is None or cond.status != "True":
         return GateVerdict(Gate.NOT_READY, f"Ready={cond.status} {cond.reason}" if cond else "no Ready condition")
+    if not generation_observed(dependency):   # the controllers compare the two exactly
+        return not_observed
     if revision_behind(dependent, dependency, source):
         return GateVerdict(Gate.REVISION_BEHIND, f"applied {dependency.last_applied_revision or 'nothing'}, "
                                                  f"source has {source.artifact_revision}")

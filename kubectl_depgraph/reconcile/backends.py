@@ -1,23 +1,23 @@
-"""The two ways to run one reconcile: the flux CLI, or the same protocol through kubectl.
+"""The two ways to run one reconcile: the flux CLI (reconcile/fluxcli.py), or the same
+protocol through kubectl.
 
 Both are reconcile.Backend implementations. They own the only threads of a run (a small
-pool for the blocking subprocesses, one thread per watch) so the scheduler in executor.py
-stays single-threaded. Every command is an argv list run through runner.run, or
-runner.stream for the long-lived watches."""
+pool for the blocking calls, one thread per watch) so the scheduler in executor.py stays
+single-threaded. Every command is an argv list run through runner.run, or runner.stream
+for the long-lived processes (watches, the kubectl proxy, flux)."""
 
-import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 from kubectl_depgraph import runner
-from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound, DepgraphError
-from kubectl_depgraph.model import FLUX_CLI_KIND, RECONCILE_ANNOTATION
+from kubectl_depgraph.errors import ClusterError, CommandNotFound, DepgraphError
+from kubectl_depgraph.model import FORCE_ANNOTATION, HELMRELEASE, RECONCILE_ANNOTATION, RESET_ANNOTATION
+from kubectl_depgraph.acquire.proxy import ProxyUnavailable
 from kubectl_depgraph.acquire.watch import ObjectReader, Watches
 from kubectl_depgraph.reconcile.executor import Backend, Observation, Observed, judge
-from kubectl_depgraph.judge.status import dependency_problems
-from kubectl_depgraph.timeutil import go_duration
+from kubectl_depgraph.reconcile.fluxcli import FluxRun, flux_argv
+from kubectl_depgraph.timeutil import parse_time
 
 # --------------------------------------------------------------------------- shared bits
 
@@ -30,99 +30,39 @@ def request_value(now_ns=None):
     return f"{stamp}.{nanos:09d}Z"
 
 
-# --------------------------------------------------------------------------- flux CLI
-
-def flux_argv(ref, timeout, with_source=False, flux="flux", kube_options=None):
-    """`flux [--kubeconfig/--context] reconcile kustomization -n NS [--with-source] --timeout T
-    -- NAME` (argv items).
-
-    -n is always passed: flux defaults to flux-system, not the kube-context namespace.
-    The name comes after `--`, so a name read from a file can never pass for an option."""
-    globals_ = kube_options.global_args(request_timeout=False) if kube_options is not None else []
-    argv = [flux, *globals_, "reconcile", *FLUX_CLI_KIND[ref.kind], "-n", ref.namespace]
-    if with_source:
-        argv.append("--with-source")
-    return argv + ["--timeout", go_duration(timeout), "--", ref.name]
-
-
-@dataclass(frozen=True)
-class FluxOutput:
-    """A finished `flux reconcile`: ok, the last ✔ or ✗ text, and whether it is waiting."""
-
-    ok: bool
-    message: str
-    waiting: bool = False
-    lines: tuple = ()
-
-
-_GLYPHS = ("►", "✔", "◎", "✗", "⚠")
-
-
-def parse_flux_output(stderr, returncode):
-    """Read `flux reconcile`'s stderr (► ✔ ◎ ✗ lines) and exit status."""
-    lines = tuple(line.rstrip() for line in (stderr or "").splitlines() if line.strip())
-    steps = [line for line in lines if line.startswith(_GLYPHS)]
-    errors = [line[1:].strip() for line in steps if line.startswith("✗")]
-    if returncode == 0 and not errors:
-        done = [line[1:].strip() for line in steps if line.startswith("✔")]
-        return FluxOutput(True, done[-1] if done else "reconciled", False, lines)
-    if errors:
-        message = errors[-1]
-    else:
-        message = next((line.strip() for line in reversed(lines)
-                        if not line.startswith(_GLYPHS)), "") or f"flux exited with status {returncode}"
-        message = re.sub(r"^(Error|error): ", "", message)
-    if message == "context deadline exceeded":
-        message = "timed out (flux: context deadline exceeded)"
-    waiting = bool(dependency_problems(message)) or "DependencyNotReady" in message
-    return FluxOutput(False, message, waiting, lines)
-
-
-def run_flux(argv, timeout, run=None):
-    """Run one `flux reconcile` argv through `run` (runner.run unless a test passes a
-    fake); returns a FluxOutput (never raises for exit 1)."""
-    try:
-        res = (run or runner.run)(argv, ok_codes=(0, 1), timeout=timeout + 30)
-    except CommandNotFound as exc:
-        raise CommandNotFound(f"flux not found: {exc.message}",
-                              hint="install the flux CLI, or pass --no-flux to use kubectl") from exc
-    except CommandFailed as exc:
-        return parse_flux_output(exc.stderr, exc.returncode if exc.returncode is not None else 1)
-    return parse_flux_output(res.stderr, res.returncode)
+def extra_annotations(ref, reset=False, force=False):
+    """The annotations set with requestedAt (same value), as `flux reconcile hr --reset
+    --force` does: resetAt and forceAt, HelmReleases only."""
+    if ref.kind != HELMRELEASE:
+        return ()
+    return tuple(key for key, on in ((RESET_ANNOTATION, reset), (FORCE_ANNOTATION, force)) if on)
 
 
 # --------------------------------------------------------------------------- backends
 
-class KubectlBackend(Backend):
-    """`flux reconcile`'s protocol through kubectl: annotate requestedAt with a fresh
-    RFC3339Nano value, then read until status.lastHandledReconcileAt equals it.
+class WatchingBackend(Backend):
+    """What both backends share: the objects of running steps read from one watch per kind
+    (see KindWatch), so a handled request is seen within milliseconds; kinds whose watch is
+    not available are listed on each poll. A blocking call runs in a small thread pool."""
 
-    Objects are read from one watch per kind (see KindWatch), so a handled request is
-    seen within milliseconds; kinds whose watch is not available are listed on each poll."""
-
-    RETRIES = 3
-    # kubectl annotate sends a GET and a PATCH per object through its client-side rate
-    # limiter (burst 10): 5 objects per process stay within the burst; 30 take 4 s.
-    BATCH = 5
     # Even while watching, list now and then: a watch that stalls silently (a half-open
     # connection, a buffering proxy) must slow a run down, not stall it.
     RESYNC = 30.0
 
-    def __init__(self, kubectl, versions, workers=8, sleep=time.sleep, watch=True, clock=time.monotonic):
+    def __init__(self, kubectl, versions, workers=8, watch=True, clock=time.monotonic,
+                 reset=False, force=False):
         self.kubectl = kubectl
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="depgraph-kubectl")
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="depgraph-reconcile")
         self.reader = ObjectReader(kubectl, versions, self.pool)
-        self.sleep = sleep
         self.clock = clock
-        self._news = threading.Event()     # set by watch events and finished annotates
+        self.reset = reset
+        self.force = force
+        self._news = threading.Event()     # set by watch events and finished commands
         self.watches = Watches(self.reader, kubectl, self._news.set) if watch else None
         self._listed = clock()
-        self._requests = {}     # ref -> (value, Future of the annotate: {ref: error})
-        self._batch = []        # refs started since the last poll
-        self._judged = {}       # ref -> (object, source) last judged
 
     def prepare(self, steps):
-        # Open the watches now: their list and process start overlap the first annotates.
+        # Open the watches now: their list and process start overlap the first requests.
         for step in steps:
             self._ensure_watches(step)
 
@@ -131,6 +71,58 @@ class KubectlBackend(Backend):
             self.watches.ensure(step.ref.kind)
             if step.source is not None and step.check_revision:
                 self.watches.ensure(step.source.kind)
+
+    def _read(self, refs):
+        found, rest = self.watches.read(refs) if self.watches is not None else ({}, list(refs))
+        if self.clock() - self._listed >= self.RESYNC:
+            rest = list(refs)
+        if rest:
+            self._listed = self.clock()
+            found.update(self.reader.read(rest))
+        return found
+
+    def _judge(self, step, objects, requested):
+        """judge() of `step` from `objects` (None while its watch is starting)."""
+        if step.ref not in objects:
+            return None
+        needs_source = step.source is not None and step.check_revision
+        if needs_source and step.source not in objects:
+            return None
+        src = objects.get(step.source) if needs_source else None
+        return judge(step, objects[step.ref], requested, src, reset=self.reset)
+
+    def wait(self, timeout):
+        # Wake on the first watch event or finished command instead of sleeping it out.
+        self._news.wait(timeout)
+        self._news.clear()
+        return True
+
+    def close(self, interrupted=False):
+        try:
+            if self.watches is not None:
+                self.watches.stop()
+        finally:
+            self.pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
+
+
+class KubectlBackend(WatchingBackend):
+    """`flux reconcile`'s protocol through kubectl: annotate requestedAt with a fresh
+    RFC3339Nano value (and resetAt/forceAt for --reset/--force), then read until
+    status.lastHandledReconcileAt equals it."""
+
+    RETRIES = 3
+    # kubectl annotate sends a GET and a PATCH per object through its client-side rate
+    # limiter (burst 10): 5 objects per process stay within the burst; 30 take 4 s.
+    BATCH = 5
+
+    def __init__(self, kubectl, versions, workers=8, sleep=time.sleep, watch=True, clock=time.monotonic,
+                 reset=False, force=False, proxy=None):
+        super().__init__(kubectl, versions, workers, watch, clock, reset, force)
+        self.sleep = sleep
+        self.proxy = proxy      # acquire.proxy.KubectlProxy: requests without a process each
+        self._requests = {}     # ref -> (value, Future of the annotate: {ref: error})
+        self._batch = []        # refs started since the last poll
+        self._judged = {}       # ref -> (object, source) last judged
 
     def start(self, step, timeout):
         self._ensure_watches(step)
@@ -155,25 +147,41 @@ class KubectlBackend(Backend):
     def _annotate(self, refs, value):
         """Annotate `refs` (one namespace and kind) in one call; on failure, one by one
         so that each object gets its own error."""
+        also = extra_annotations(refs[0], self.reset, self.force)
+        if self._patch(refs, value, also):
+            return {}
         if len(refs) > 1:
             try:
-                self.kubectl.request_reconcile(refs, value)
+                self.kubectl.request_reconcile(refs, value, also)
                 return {}
             except ClusterError:
                 pass
         errors = {}
         for ref in refs:
             try:
-                self._annotate_one(ref, value)
+                self._annotate_one(ref, value, also)
             except DepgraphError as exc:
                 errors[ref] = exc.message
         return errors
 
-    def _annotate_one(self, ref, value):
+    def _patch(self, refs, value, also):
+        """The annotations as merge patches through the kubectl proxy; False when it cannot
+        (not serving yet, or any error: kubectl annotate then says what went wrong)."""
+        if self.proxy is None or not self.proxy.serving or refs[0].kind not in self.reader.versions:
+            return False
+        patch = {"metadata": {"annotations": {key: value for key in (RECONCILE_ANNOTATION, *also)}}}
+        try:
+            for ref in refs:
+                self.proxy.merge_patch(f"{self.reader.path(ref.kind, ref.namespace)}/{ref.name}", patch)
+        except ProxyUnavailable:
+            return False
+        return True
+
+    def _annotate_one(self, ref, value, also):
         delay = 0.2
         for attempt in range(self.RETRIES):
             try:
-                return self.kubectl.request_reconcile([ref], value)
+                return self.kubectl.request_reconcile([ref], value, also)
             except ClusterError as exc:
                 if attempt == self.RETRIES - 1 or not exc.transient:
                     raise
@@ -201,97 +209,110 @@ class KubectlBackend(Backend):
         if handled:
             objects = self._read(_refs_to_read(handled))
             for step in handled:
-                needs_source = step.source is not None and step.check_revision
-                if step.ref not in objects or (needs_source and step.source not in objects):
-                    continue   # its watch is starting
-                src = objects.get(step.source) if needs_source else None
                 # Each watch event wakes a poll: judge only what changed (same verdict else).
+                key = (objects.get(step.ref), objects.get(step.source))
                 last = self._judged.get(step.ref)
-                if last is not None and last[0] is objects[step.ref] and last[1] is src:
+                if last is not None and last[0] is key[0] and last[1] is key[1]:
                     continue
-                self._judged[step.ref] = (objects[step.ref], src)
-                seen[step.ref] = judge(step, objects[step.ref], self._requests[step.ref][0], src)
-        return seen
-
-    def _read(self, refs):
-        found, rest = self.watches.read(refs) if self.watches is not None else ({}, list(refs))
-        if self.clock() - self._listed >= self.RESYNC:
-            rest = list(refs)
-        if rest:
-            self._listed = self.clock()
-            found.update(self.reader.read(rest))
-        return found
-
-    def wait(self, timeout):
-        # Wake on the first watch event or finished annotate instead of sleeping it out.
-        self._news.wait(timeout)
-        self._news.clear()
-        return True
-
-    def close(self, interrupted=False):
-        try:
-            if self.watches is not None:
-                self.watches.stop()
-        finally:
-            self.pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
-
-
-class FluxBackend(Backend):
-    """One `flux reconcile` process per step (sources are separate steps, so no
-    --with-source). When flux ends on DependencyNotReady the step waits: depgraph keeps
-    reading the object until Ready, as the controller retries on its own."""
-
-    def __init__(self, kubectl, versions, flux="flux", workers=8, kube_options=None, run=None):
-        self.flux = flux
-        self.kube_options = kube_options
-        self._run = run   # runner.run unless a test passes a fake
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="depgraph-flux")
-        self.reader = ObjectReader(kubectl, versions, self.pool)
-        self._runs = {}         # ref -> Future of run_flux
-        self._watch = set()     # refs whose flux run ended waiting or needs the revision rule
-
-    def start(self, step, timeout):
-        argv = flux_argv(step.ref, timeout, flux=self.flux, kube_options=self.kube_options)
-        self._runs[step.ref] = self.pool.submit(run_flux, argv, timeout, self._run)
-
-    def poll(self, steps):
-        seen, watch = {}, []
-        for step in steps:
-            future = self._runs[step.ref]
-            if step.ref in self._watch:
-                watch.append(step)
-                continue
-            if not future.done():
-                continue
-            exc = future.exception()
-            if exc is not None:
-                if isinstance(exc, CommandNotFound):
-                    raise exc
-                message = exc.message if isinstance(exc, DepgraphError) else str(exc)
-                seen[step.ref] = Observation(Observed.FAILED, message)
-                continue
-            out = future.result()
-            if out.ok and not step.check_revision:
-                seen[step.ref] = Observation(Observed.READY, out.message)
-            elif out.ok or out.waiting:
-                if out.waiting:
-                    seen[step.ref] = Observation(Observed.WAITING, out.message)
-                self._watch.add(step.ref)
-                watch.append(step)
-            else:
-                seen[step.ref] = Observation(Observed.FAILED, out.message)
-        if watch:
-            objects = self.reader.read(_refs_to_read(watch))
-            for step in watch:
-                src = objects.get(step.source) if step.source and step.check_revision else None
-                obs = judge(step, objects[step.ref], None, src)
-                # flux's own "waiting" verdict stands until the object says more.
-                if not (obs.state == Observed.PROGRESSING and step.ref in seen):
+                obs = self._judge(step, objects, self._requests[step.ref][0])
+                if obs is not None:
+                    self._judged[step.ref] = key
                     seen[step.ref] = obs
         return seen
 
+
     def close(self, interrupted=False):
-        self.pool.shutdown(wait=not interrupted, cancel_futures=interrupted)
+        try:
+            super().close(interrupted)
+        finally:
+            if self.proxy is not None:
+                self.proxy.stop()
+
+
+class FluxBackend(WatchingBackend):
+    """One `flux reconcile` process per step (sources are separate steps, so no
+    --with-source), judged like the kubectl path: depgraph watches the object and ends the
+    step as soon as flux's request is handled and the object is Ready or has failed (the
+    CLI itself polls every 2 s). flux's exit decides only what the object does not show:
+    a refusal (suspended, annotate failed), or DependencyNotReady (the step waits)."""
+
+    # A request value flux wrote is the local time when it annotated: at most this much
+    # before the step started (clock resolution), never earlier.
+    SLACK = 1.0
+
+    def __init__(self, kubectl, versions, flux="flux", workers=8, kube_options=None, run=None,
+                 watch=True, clock=time.monotonic, reset=False, force=False):
+        super().__init__(kubectl, versions, workers, watch and kubectl is not None, clock, reset, force)
+        self.flux = flux
+        self.kube_options = kube_options
+        self._run = run   # runner.run unless a test passes a fake
+        self._runs = {}         # ref -> FluxRun
+        self._started = {}      # ref -> wall time of start
+
+    def start(self, step, timeout):
+        self._ensure_watches(step)
+        argv = flux_argv(step.ref, timeout, flux=self.flux, kube_options=self.kube_options,
+                         reset=self.reset, force=self.force)
+        self._started[step.ref] = time.time()
+        self._runs[step.ref] = FluxRun(argv, timeout, self._news.set, self._run, self.pool)
+
+    def _request_of(self, ref, obj):
+        """The requestedAt value flux set for this step, once it shows on the object."""
+        when = parse_time(obj.requested_at) if obj is not None else None
+        if when is None or when.timestamp() < self._started[ref] - self.SLACK:
+            return None
+        return obj.requested_at
+
+    def poll(self, steps):
+        seen = {}
+        objects = self._read(_refs_to_read(steps))
+        for step in steps:
+            run, ref = self._runs[step.ref], step.ref
+            requested = self._request_of(ref, objects.get(ref))
+            obs = self._judge(step, objects, requested) if requested else None
+            if obs is not None and obs.state in _DONE:
+                run.stop()
+                seen[ref] = obs
+                continue
+            out = run.output
+            if out is None:
+                if obs is not None and obs.state is Observed.WAITING:
+                    seen[ref] = obs
+                continue
+            if isinstance(out, Exception):
+                if isinstance(out, CommandNotFound):
+                    raise out
+                seen[ref] = Observation(Observed.FAILED, out.message if isinstance(out, DepgraphError) else str(out))
+            elif out.ok and not step.check_revision:
+                seen[ref] = Observation(Observed.READY, out.message)
+            elif out.ok or out.waiting:
+                # flux's request is handled: the object says the rest (the revision rule,
+                # or Ready once the controller's requeue finds the dependencies ready).
+                obs = self._judge(step, objects, None)
+                if obs is None or (out.waiting and obs.state is Observed.PROGRESSING):
+                    obs = Observation(Observed.WAITING, out.message) if out.waiting else None
+                if obs is not None:
+                    seen[ref] = obs
+            else:
+                seen[ref] = Observation(Observed.FAILED, with_last_ready(out.message, objects.get(ref)))
+        return seen
+
+    def close(self, interrupted=False):
+        for run in self._runs.values():
+            run.stop()
+        super().close(interrupted)
+
+
+_DONE = (Observed.READY, Observed.FAILED)
+
+
+def with_last_ready(message, obj):
+    """`message`, with the object's last Ready reason and message when it does not say them."""
+    ready = obj.ready_condition if obj is not None else None
+    if ready is None or not ready.message or ready.message in message:
+        return message
+    return f"{message}; last Ready: {ready.reason}: {ready.message}" if ready.reason else \
+        f"{message}; last Ready: {ready.message}"
 
 
 def _refs_to_read(steps):
@@ -305,15 +326,21 @@ def _refs_to_read(steps):
 
 # --------------------------------------------------------------------------- dry-run text
 
-def describe(step, timeout, use_flux, kubectl, kube_options=None, flux="flux"):
+def describe(step, timeout, use_flux, kubectl, kube_options=None, flux="flux", reset=False, force=False):
     """The exact command a step runs, as a copy-pasteable shell line."""
     if use_flux:
-        return runner.quote(flux_argv(step.ref, timeout, flux=flux, kube_options=kube_options))
-    argv = kubectl.argv(*kubectl.annotate_args([step.ref], "VALUE"))
+        return runner.quote(flux_argv(step.ref, timeout, flux=flux, kube_options=kube_options,
+                                      reset=reset, force=force))
+    also = extra_annotations(step.ref, reset, force)
+    keys = (RECONCILE_ANNOTATION, *also)
+    argv = kubectl.argv(*kubectl.annotate_args([step.ref], "VALUE", also))[:-len(keys)]
     # The value is a fresh RFC3339Nano time at run time: show it as the shell would make it.
-    return runner.quote(argv[:-1]) + f' {RECONCILE_ANNOTATION}="$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)"'
+    now = '"$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)"'
+    if not also:
+        return runner.quote(argv) + f" {RECONCILE_ANNOTATION}={now}"
+    # resetAt/forceAt carry the same value as requestedAt.
+    return f"now={now}; " + runner.quote(argv) + "".join(f' {key}="$now"' for key in keys)
 
 
 def flux_available(flux="flux"):
     return runner.which(flux) is not None
-

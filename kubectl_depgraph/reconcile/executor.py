@@ -5,18 +5,21 @@ through an `on_event` callback. Nothing here prints."""
 
 import abc
 import enum
+import heapq
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
-from kubectl_depgraph.errors import DepgraphError, UsageError
+from kubectl_depgraph.errors import DepgraphError
 from kubectl_depgraph.judge.plan import StepResult
 from kubectl_depgraph.judge.status import State, classify, revision_behind
-from kubectl_depgraph.model import KUSTOMIZATION, SOURCE_KINDS, ObjectRef
+from kubectl_depgraph.model import HELMRELEASE, KUSTOMIZATION, SOURCE_KINDS, ObjectRef
 from kubectl_depgraph.timeutil import format_duration
 
 DEFAULT_PARALLEL = 4
 DEFAULT_TIMEOUT = 300.0
+# The Stalled reason of a HelmRelease whose remediation retries are exhausted.
+RETRIES_EXHAUSTED = "RetriesExceeded"
 # A step's place in the scheduler before it has a StepResult.
 _QUEUED = "queued"
 _RUNNING = "running"
@@ -49,11 +52,13 @@ class Observation:
     message: str = ""
 
 
-def judge(step, obj, requested=None, source_obj=None):
+def judge(step, obj, requested=None, source_obj=None, reset=False):
     """Observation of a step from the object as read now.
 
-    `requested`: the requestedAt value we set (None when the flux CLI already waited for
-    the request to be handled). `source_obj`: the step's source, for the revision rule."""
+    `requested`: the requestedAt value set for this step (None when the flux CLI already
+    waited for the request to be handled). `source_obj`: the step's source, for the revision
+    rule. `reset`: resetAt was set with the request (a failure with exhausted retries then
+    needs no hint). A failure's message is the object's Ready (or Stalled) reason and message."""
     if obj is None:
         return Observation(Observed.FAILED, "object not found")
     if requested is not None and obj.last_handled_reconcile_at != requested:
@@ -78,7 +83,11 @@ def judge(step, obj, requested=None, source_obj=None):
     # ProgressingWithRetry: this run failed (a retry is another run), so it does not wait
     # out the timeout.
     if verdict.state in (State.FAILED, State.STALLED):
-        return Observation(Observed.FAILED, verdict.message or verdict.reason)
+        text = f"{verdict.reason}: {verdict.message}" if verdict.reason and verdict.message else \
+            (verdict.message or verdict.reason)
+        if obj.ref.kind == HELMRELEASE and verdict.reason == RETRIES_EXHAUSTED and not reset:
+            text += "; retries are exhausted: rerun with --reset to clear the failure counts"
+        return Observation(Observed.FAILED, text)
     return Observation(Observed.PROGRESSING, verdict.message or verdict.state.value)
 
 
@@ -117,6 +126,9 @@ class Outcome:
     total: float           # wall time
     critical_path: float   # longest chain of actual step durations
     interrupted: bool = False
+    parallel: Optional[int] = None   # the --parallel of the run
+    slot_bound: bool = False         # a step that could start waited for a free slot
+    scheduled_path: float = 0.0      # the durations list-scheduled on `parallel` slots
 
     def count(self, result):
         return sum(1 for r in self.results if r.result == result)
@@ -153,6 +165,35 @@ class Backend(abc.ABC):
         interrupted."""
 
 
+def list_schedule(steps, durations, parallel):
+    """Wall time of the steps' actual `durations` on `parallel` slots, each started as soon
+    as its needs are done and a slot is free, the longest remaining chain first: the
+    critical path for that parallelism (steps without a duration take none)."""
+    remaining = {}
+    users = {s.ref: [] for s in steps}
+    for step in steps:
+        for need in set(step.needs):
+            users.setdefault(need, []).append(step.ref)
+    for step in reversed(steps):
+        remaining[step.ref] = durations.get(step.ref, 0.0) + \
+            max((remaining[u] for u in users[step.ref]), default=0.0)
+    index = {s.ref: i for i, s in enumerate(steps)}
+    waiting = {s.ref: sum(1 for n in set(s.needs) if n in remaining) for s in steps}
+    ready = [(-remaining[r], index[r], r) for r, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    running, now = [], 0.0   # running: a heap of (end, index, ref)
+    while ready or running:
+        while ready and len(running) < parallel:
+            _, i, ref = heapq.heappop(ready)
+            heapq.heappush(running, (now + durations.get(ref, 0.0), i, ref))
+        now, _, ref = heapq.heappop(running)
+        for user in users[ref]:
+            waiting[user] -= 1
+            if waiting[user] == 0:
+                heapq.heappush(ready, (-remaining[user], index[user], user))
+    return now
+
+
 def critical_path(steps, durations):
     """The longest sum of durations along `needs` chains (steps in dependency order)."""
     longest = {}
@@ -169,8 +210,8 @@ class Executor:
     def __init__(self, plan_, backend, parallel=DEFAULT_PARALLEL, timeout=DEFAULT_TIMEOUT,
                  fail_fast=False, clock=time.monotonic, sleep=time.sleep,
                  on_event: Optional[Callable[[Event], None]] = None, poll_interval=0.1):
-        if parallel < 1:
-            raise UsageError("--parallel must be at least 1")
+        if parallel < 1:   # the CLI's --parallel is an IntRange(min=1)
+            raise ValueError("parallel must be at least 1")
         self.plan = plan_
         self.backend = backend
         self.parallel = parallel
@@ -191,6 +232,7 @@ class Executor:
         self._started = {}
         self._results = {}
         self._last_message = {}
+        self._slot_bound = False
         self._t0 = 0.0
         self._stopping = None
 
@@ -264,7 +306,8 @@ class Executor:
         durations = {r: res.duration for r, res in self._results.items() if res.duration is not None}
         results = [self._results[s.ref] for s in self.plan.steps] + \
             [Result(e.ref, e.result, e.message) for e in self.plan.excluded]
-        return Outcome(results, total, critical_path(self.plan.steps, durations), interrupted)
+        return Outcome(results, total, critical_path(self.plan.steps, durations), interrupted,
+                       self.parallel, self._slot_bound, list_schedule(self.plan.steps, durations, self.parallel))
 
     def _loop(self):
         changed = True
@@ -272,7 +315,9 @@ class Executor:
             # Only a finished step frees a slot or makes others eligible.
             if changed and self._stopping is None:
                 free = self.parallel - len(self._running())
-                started = self._eligible()[:max(free, 0)]
+                eligible = self._eligible()
+                self._slot_bound |= len(eligible) > free
+                started = eligible[:max(free, 0)]
                 for ref in started:
                     self._start(ref)
                 if any(self._state[ref] is not _RUNNING for ref in started):

@@ -27,6 +27,7 @@ class Context:
     depth: Optional[int] = None
     sources: bool = False
     checked: int = 0             # check: objects checked
+    events: Optional[tuple] = None   # html: Event dicts for the embedded `why` texts (None: not read)
 
 
 def _tree(graph, ctx):
@@ -61,6 +62,7 @@ RENDERERS = {
         "yaml": _document("document.graph_record", "to_yaml"),
         "dot": _call("dot", "render_dot"),
         "mermaid": _call("mermaid", "render_mermaid"),
+        "html": _call("html", "render_html", "description", "warnings", "now", "events"),
     },
     "explanation": {
         "text": _call("why", "render_explanation", "style", "now", "events_read"),

@@ -89,12 +89,12 @@ def render_json(findings, description, checked, base="", warnings=()):
     return to_json(doc)
 
 
-def _escape_data(text):
+def escape_data(text):
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
-def _escape_property(text):
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
+def escape_property(text):
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
 def render_github(findings, base=""):
@@ -105,10 +105,10 @@ def render_github(findings, base=""):
         props = []
         path = file_of(f.origin, base)
         if path is not None:
-            props.append(f"file={_escape_property(path)}")
+            props.append(f"file={escape_property(path)}")
             if f.origin.line:
                 props.append(f"line={f.origin.line}")
-        props.append(f"title={_escape_property(f'{f.id} {f.name}')}")
-        body = _escape_data(f"{f.message}\nfix: {f.fix}")
+        props.append(f"title={escape_property(f'{f.id} {f.name}')}")
+        body = escape_data(f"{f.message}\nfix: {f.fix}")
         lines.append(f"::{_GITHUB_COMMAND[f.severity]} {','.join(props)}::{body}")
     return "".join(line + "\n" for line in lines)

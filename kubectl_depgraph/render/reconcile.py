@@ -21,17 +21,28 @@ _EVENT_LOOK = {StepResult.READY: (State.READY, "green"), StepResult.FAILED: (Sta
 _EVENT_GLYPHS = {"start": ("►", ">", None), "warning": ("⚠", "!", "yellow")}
 
 
-def render_plan(plan, command_of, style=Style(), how=""):
+def _count(n, word):
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def render_plan(plan, command_of, style=Style(), how="", note=""):
     """The dry-run: waves with the exact command per step, then what is left out and why.
 
-    `command_of(step)` returns the shell line; `how` names the path (flux CLI / kubectl)."""
+    `command_of(step)` returns the shell line; `how` names the path (flux CLI / kubectl);
+    `note`: a line printed under the head (e.g. the flux CLI is missing). Counted: the
+    Kustomizations and HelmReleases reconciled ("objects"), sources apart."""
     out = []
     n_work, n_src = len(plan.workloads), len(plan.sources)
     waves = plan.waves()
-    head = f"Plan: {n_work} object{'s' if n_work != 1 else ''} in {len(waves)} wave{'s' if len(waves) != 1 else ''}"
+    head = f"Plan: {_count(n_work, 'object')} in {_count(len(waves), 'wave')}"
     if n_src:
-        head += f", {n_src} source{'s' if n_src != 1 else ''} refreshed first"
+        head += f", {_count(n_src, 'source')} refreshed first"
     out.append(head + (f" ({how})" if how else "") + ".")
+    left_out = plan.selected - n_work
+    if left_out > 0:
+        out.append(f"{_count(left_out, 'more selected object')} not reconciled (see below).")
+    if note:
+        out.append(f"note: {note}")
     if not plan.steps:
         out.append("Nothing to reconcile.")
     for number, steps in waves:
@@ -63,8 +74,8 @@ def render_plan(plan, command_of, style=Style(), how=""):
         out.append("Not reconciled:")
         for item in plan.excluded:
             state = _RESULT_STATE[item.result]
-            out.append(f"  {style.paint(style.glyph(state), state)} {item.ref}: {item.result}, "
-                       f"{one_line(item.message)}")
+            out.append(style.fit(f"  {style.paint(style.glyph(state), state)} {item.ref}: {item.result}, "
+                                 f"{one_line(item.message, 10**6)}"))
     return "\n".join(out) + "\n"
 
 
@@ -109,16 +120,22 @@ def render_event(event, style=Style()):
     return stamp + style.paint(glyph, colour=colour) + " " + text
 
 
-def render_live(event, style=Style(), width=100):
-    """A one-line view of what is running and queued (for a terminal only)."""
+def render_live(event, style=Style()):
+    """A one-line view of what is running and queued (for a terminal only), cut to the
+    terminal's width so that it never wraps (the next \\r and erase must clear all of it).
+    The counts and time come first: they survive the cut."""
     names = ", ".join(r.name for r in event.running)
-    text = f"running {len(event.running)}: {names}" if event.running else "running 0"
-    text += f" | queued {event.queued} | {format_duration(event.at)}"
-    return one_line(text, width)
+    text = f"[{format_duration(event.at):>6}] running {len(event.running)}, queued {event.queued}"
+    if names:
+        text += f": {names}"
+    # One column spare: a line exactly as wide as the terminal wraps on some terminals.
+    width = style.width - 1 if style.width else 100
+    return Style(unicode=style.unicode, width=width).fit(one_line(text, 10**6))
 
 
-def render_summary(outcome, style=Style()):
-    """The summary table (object, result, duration, message) and the totals line."""
+def render_summary(outcome, style=Style(), parallel=None):
+    """The summary table (object, result, duration, message) and the totals line: the
+    Kustomizations and HelmReleases counted as objects, sources apart, as in the plan."""
     rows = []
     for res in outcome.results:
         state = _RESULT_STATE[res.result]
@@ -135,12 +152,30 @@ def render_summary(outcome, style=Style()):
         out.append("")
         out.extend(f"{style.paint(style.glyph(State.FAILED), State.FAILED)} {res.ref}: "
                    f"{one_line(res.message, 10**6)}" for res in cut)
-    counts = [f"{outcome.count(r)} {r}" for r in StepResult if outcome.count(r)]
-    total = f"total {format_duration(outcome.total)}"
-    if outcome.critical_path:
-        total += f", critical path {format_duration(outcome.critical_path)} " \
-                 f"({outcome.total / outcome.critical_path:.2f}{'×' if style.unicode else 'x'})"
+    groups = []
+    for word, results in (("object", [r for r in outcome.results if r.ref.kind not in SOURCE_KINDS]),
+                          ("source", [r for r in outcome.results if r.ref.kind in SOURCE_KINDS])):
+        if results:
+            counts = [f"{sum(1 for r in results if r.result == kind)} {kind}" for kind in StepResult
+                      if any(r.result == kind for r in results)]
+            groups.append(f"{_count(len(results), word)}: {', '.join(counts)}")
     out.append("")
-    out.append(", ".join(counts or ["nothing reconciled"]) + f"; {total}" +
+    out.append("; ".join(groups or ["nothing reconciled"]) + f"; {_timing(outcome, style, parallel)}" +
                ("; interrupted" if outcome.interrupted else ""))
     return "\n".join(out) + "\n"
+
+
+def _timing(outcome, style, parallel=None):
+    """`total T, critical path C (R×)`; when steps waited for a free slot, the ratio is to
+    the critical path on that many slots, and says so."""
+    times = "×" if style.unicode else "x"
+    text = f"total {format_duration(outcome.total)}"
+    if not outcome.critical_path:
+        return text
+    text += f", critical path {format_duration(outcome.critical_path)}"
+    parallel = parallel or outcome.parallel
+    if outcome.slot_bound and parallel:
+        bound = outcome.scheduled_path or outcome.critical_path
+        return text + f"; bound by --parallel {parallel}: {format_duration(bound)} on {_count(parallel, 'slot')} " \
+                      f"({outcome.total / bound:.2f}{times})"
+    return text + f" ({outcome.total / outcome.critical_path:.2f}{times})"

@@ -171,8 +171,13 @@ def render_incident(incident, style=Style(), now=None, scope="", events_read=Tru
     lines = [f"{_glyph(style, State.FAILED)} {n} root cause{'s' if n != 1 else ''} "
              f"block{'s' if n == 1 else ''} {blocked} object{'s' if blocked != 1 else ''} "
              f"({m} not ready)", ""]
+    first_steps = {}
+    for expl in incident.explanations.values():
+        for step in expl.chain:
+            if not step.repeated:
+                first_steps.setdefault(step.ref, step)
     for rc in incident.root_causes:
-        step = _root_step(incident, rc) if events_read else None
+        step = first_steps.get(rc.ref) if events_read else None
         evidence = [("Events", [_event_text(e, now) for e in step.events])] if step else []
         lines.extend(_root_lines(rc, style, evidence))
         lines.append("")
@@ -181,14 +186,6 @@ def render_incident(incident, style=Style(), now=None, scope="", events_read=Tru
     lines.append("Run 'kubectl depgraph why NAME' for the full chain of one object.")
     lines.extend(notes)
     return "\n".join(lines) + "\n"
-
-
-def _root_step(incident, rc):
-    for expl in incident.explanations.values():
-        for step in expl.chain:
-            if step.ref == rc.ref and not step.repeated:
-                return step
-    return None
 
 
 # --------------------------------------------------------------------------- data
