@@ -3,7 +3,6 @@ backend and clock (no threads, no cluster)."""
 
 import pytest
 
-from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.model import ObjectRef
 from kubectl_depgraph.judge.plan import StepResult, Step, plan, select
 from kubectl_depgraph.reconcile.executor import (Backend, Observation, Observed, critical_path, execute,
@@ -49,8 +48,13 @@ def test_names_with_dependents_and_dependencies():
 
 
 def test_a_source_name_is_refused():
-    with pytest.raises(UsageError, match="is a source"):
-        select(diamond(), [GIT])
+    from tests.clirun import invoke
+    from tests.conftest import EXAMPLE
+    out = invoke(["reconcile", "--dry-run", "-f", EXAMPLE, "gitrepo/flux-system/flux-system"])
+    assert out.code == 2 and out.stderr.splitlines() == [
+        "error: GitRepository/flux-system/flux-system is a source: reconcile takes Kustomizations "
+        "and HelmReleases",
+        "hint: name the Kustomization or HelmRelease that uses it; its source is refreshed first"]
 
 
 def test_diamond_waves_and_one_source_step():
