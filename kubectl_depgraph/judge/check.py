@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from kubectl_depgraph.judge.names import nearest_to
-from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, ObjectRef,
-                                    Origin, cycle_path)
+from kubectl_depgraph.text import counted
+from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, RESOURCESET,
+                                    SOURCE_KINDS, ObjectRef, Origin, cycle_path)
 from kubectl_depgraph.judge.status import REQUEUE_DEPENDENCY, dependency_problems, ready_for_dependents
 
 ERROR, WARNING, INFO = "error", "warning", "info"
@@ -55,6 +56,10 @@ RULES = {r.id: r for r in (
          "let the controller watch that namespace, or move the dependency where it can see it"),
     Rule("DG012", "unverified-dependency", INFO,
          "rerun with read access to Flux objects in that namespace"),
+    Rule("DG013", "missing-resourceset-dependency", ERROR,
+         "correct the kind, name or namespace of the ResourceSet's dependsOn entry, or remove it"),
+    Rule("DG014", "unreached-file", INFO,
+         "list the file in a cluster's kustomization.yaml, or delete it"),
 )}
 _BY_NAME = {r.name: r for r in RULES.values()}
 
@@ -108,6 +113,7 @@ def check(graph, *, duplicates=(), has_status=False, namespaces_read=None,
     findings += _cycles(ctx)
     findings += _self_dependencies(ctx)
     findings += _dangling(ctx)
+    findings += _resourceset_sources(graph)
     findings += _duplicates(graph, duplicates)
     findings += _without_readiness(ctx)
     findings += _deep_chains(ctx, max_depth)
@@ -209,7 +215,44 @@ def _dangling(ctx):
         for dependent in graph.dependents(missing):
             origin = ctx.origin(dependent)
             others = [b for b in blocked if b != dependent]
+            if dependent.kind == RESOURCESET:   # names the kind itself: no wrong-kind guess
+                yield _resourceset_missing(dependent, missing, origin, others)
+                continue
             yield _dangling_one(ctx, dependent, missing, origin, others, templated)
+
+
+def _resourceset_missing(dependent, missing, origin, blocked):
+    if _has_var(missing.name) or _has_var(missing.namespace):
+        return _finding("DG009", [dependent, missing], origin,
+                        f"{_label(dependent)} depends on {_label(missing)}, which postBuild "
+                        "substitution must resolve: not checked")
+    return _finding("DG013", [dependent, missing] + blocked, origin,
+                    f"{_label(dependent)} depends on {_label(missing)}, which does not exist: the "
+                    f"ResourceSet waits forever{_blocks(blocked, other=True)}",
+                    f"add the {missing.kind} {missing.ns_name}, or remove the entry from the "
+                    f"spec.dependsOn of {_label(dependent)}")
+
+
+def _resourceset_sources(graph):
+    """ResourceSet dependsOn entries naming a source: checked against the sources read.
+    Other kinds (CRDs, Namespaces, …) are not read, so not checked."""
+    for obj in graph.objects:
+        if obj.ref.kind != RESOURCESET:
+            continue
+        for dep in obj.depends_on:
+            if dep.ref.kind in SOURCE_KINDS and dep.ref not in graph.sources:
+                yield _resourceset_missing(obj.ref, dep.ref, obj.origin, [])
+
+
+def unreached_files(files):
+    """The DG014 finding for files with Flux objects that no cluster folder applies, or None."""
+    if not files:
+        return None
+    shown = ", ".join(files[:_LISTED]) + (f" and {len(files) - _LISTED} more" if len(files) > _LISTED else "")
+    verb = "is" if len(files) == 1 else "are"
+    return _finding("DG014", [], Origin(files[0]),
+                    f"{counted(len(files), 'file')} with Flux objects {verb} applied by no cluster "
+                    f"folder, so left out of every graph: {shown}")
 
 
 def _dangling_one(ctx, dependent, missing, origin, blocked, templated):
