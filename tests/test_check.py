@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from kubectl_depgraph.cli.check import _ignored as resolve_ignores
-from kubectl_depgraph.judge.check import RULES, at_or_above, check, counts
+from kubectl_depgraph.judge.check import check
+from kubectl_depgraph.judge.rules import RULES, at_or_above, counts
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.graph import DepGraph, Duplicate
 from kubectl_depgraph.model import ObjectRef, Origin, parse_object

@@ -7,7 +7,6 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
-from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.model import kind_of, parse_object
 from kubectl_depgraph.text import counted
 
@@ -57,9 +56,6 @@ def load(inputs: Inputs, kubectl, stdin=None):
     if inputs.path:
         from kubectl_depgraph.acquire import gitrepo
         root, scope = gitrepo.cluster_folder(inputs.path)
-        if scope and inputs.cluster:
-            raise UsageError(f"--cluster {inputs.cluster}: --path already names cluster folder {scope}",
-                             hint=f"point --path at {root} to pick a cluster with --cluster")
         loaded = gitrepo.read_tree(root, kubectl=kubectl, cluster=None if inputs.all_files else
                                    (scope or inputs.cluster), all_files=inputs.all_files)
         documents, warnings = loaded.documents, list(loaded.warnings)

@@ -48,10 +48,13 @@ class Build:
                     or self.components)
 
 
-def kustomize_error(exc):
+def kustomize_error(exc, root=None):
     """The line of a failed `kubectl kustomize` that says what is wrong (not a deprecation
-    warning printed before it)."""
+    warning printed before it), its file names relative to `root` as in every other message
+    (kustomize writes them absolute or relative to the working directory)."""
     text = getattr(exc, "stderr", "") or exc.message
+    if root:   # '/abs/root/x.yaml' and '../../abs/root/x.yaml' alike
+        text = re.sub(r"(?:(?:\.\./)+|/)?" + re.escape(os.path.abspath(root).lstrip("/") + "/"), "", text)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     for line in lines:
         m = re.search(r'err="(.*)"\s*$', line)
@@ -103,7 +106,7 @@ class Builder:
                 return
             except DepgraphError as exc:
                 self.warnings.append(f"{build.folder or '.'}: kubectl kustomize failed: "
-                                     f"{kustomize_error(exc)}; its files are read as they are")
+                                     f"{kustomize_error(exc, self.tree.root)}; its files are read as they are")
                 self.cache[build] = self._plain(build)
                 continue
             self.cache[build] = self._locate(build, [d for d, _ in docs if _is_manifest(d)])

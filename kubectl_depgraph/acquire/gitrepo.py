@@ -14,7 +14,7 @@ from kubectl_depgraph.acquire.fluxwalk import Builder, kustomize_error, walk_clu
 from kubectl_depgraph.acquire.kfolder import (RENDER_TIMEOUT, RENDER_WORKERS, Tree, _is_manifest, _meta,
                                               _s)
 from kubectl_depgraph.acquire.snapshot import Document, Loaded
-from kubectl_depgraph.errors import CommandNotFound, DepgraphError, InputError, UsageError
+from kubectl_depgraph.errors import CommandNotFound, DepgraphError, InputError, SelectionError
 from kubectl_depgraph.model import KUSTOMIZATION, WORKLOAD_KINDS, Origin, kind_of
 from kubectl_depgraph.yamlio import load_yaml_documents
 
@@ -66,7 +66,7 @@ def read_tree(root, kubectl=None, cluster=None, all_files=False):
     cluster applies are listed in `unreached` (whole repository only). Without cluster
     folders, or with `all_files`, every file is read (_read_all_files). `kubectl` (a
     cluster.Kubectl; None: never run) builds folders. Raises InputError when `root` is not a
-    directory, UsageError when `cluster` names no cluster folder."""
+    directory, SelectionError when `cluster` names no cluster folder."""
     if not os.path.exists(root):
         raise InputError(f"{root}: does not exist")
     if not os.path.isdir(root):
@@ -77,9 +77,6 @@ def read_tree(root, kubectl=None, cluster=None, all_files=False):
     tree.parse_kustomizations()
     found = cluster_folders(tree)
     if all_files or not (found or cluster):
-        if cluster:
-            raise UsageError(f"--cluster {cluster}: --all-files reads every file, not one cluster",
-                             hint="use one of them")
         _read_all_files(tree, kubectl, loaded)
         return loaded
     targets = found
@@ -87,7 +84,7 @@ def read_tree(root, kubectl=None, cluster=None, all_files=False):
         targets = [c for c in found if c == cluster] or [c for c in found if c.rsplit("/", 1)[-1] == cluster] \
             or ([cluster] if cluster in tree.dirs else [])
         if len(targets) != 1:
-            raise UsageError(f"--cluster {cluster}: {'no' if not targets else 'more than one'} "
+            raise SelectionError(f"--cluster {cluster}: {'no' if not targets else 'more than one'} "
                              f"cluster folder of that name under {root}",
                              hint="cluster folders: " + (", ".join(found) or "none"))
     builder = Builder(tree, kubectl, loaded.warnings)
@@ -250,7 +247,7 @@ def _render(tree, kustomize_roots, flux_builds, kubectl, warnings):
                     f.cancel()
                 break
             except DepgraphError as exc:
-                warnings.append(f"{where}: kubectl kustomize failed: {kustomize_error(exc)}; its "
+                warnings.append(f"{where}: kubectl kustomize failed: {kustomize_error(exc, tree.root)}; its "
                                 "files are read as they are")
                 continue
             index = {}

@@ -1,14 +1,12 @@
 """kubectl depgraph check"""
 
-import dataclasses
-
 import click
 
 from kubectl_depgraph.cli.common import input_options, load_input
 from kubectl_depgraph.cli.tree import path_options
 from kubectl_depgraph.errors import FAILED, OK, UsageError
-from kubectl_depgraph.judge.check import DEFAULT_MAX_DEPTH, RULES, Finding, at_or_above, check as run_checks, \
-    rule_named, unreached_files
+from kubectl_depgraph.judge.check import DEFAULT_MAX_DEPTH, check as run_checks, unreached_files
+from kubectl_depgraph.judge.rules import RULES, Finding, at_or_above, rule_named
 from kubectl_depgraph.render import Context, formats, render
 
 
@@ -43,7 +41,7 @@ def check(common, output, fail_on, ignore, max_depth, cluster, all_files):
       kubectl depgraph check --path . -o github          # in a pull-request workflow
       kubectl depgraph check --fail-on warning --ignore DG007"""
     ignored = _ignored(ignore)
-    common.inputs = dataclasses.replace(common.inputs, cluster=cluster, all_files=all_files)
+    common.narrow_path(cluster, all_files)
     inventory = load_input(common)
     from kubectl_depgraph.graph import DepGraph   # networkx: imported while kubectl ran
     # One graph per cluster folder: each cluster's graph must hold on its own.

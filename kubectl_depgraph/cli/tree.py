@@ -1,7 +1,5 @@
 """kubectl depgraph tree [NAME…]"""
 
-import dataclasses
-
 import click
 
 from kubectl_depgraph.cli.common import empty_sentence, input_options, load_graph, print_warnings
@@ -45,7 +43,7 @@ def tree(common, names, output, reverse, depth, sources, cluster, all_files):
       kubectl depgraph tree -f snapshot.yaml -o dot | dot -Tsvg > graph.svg
       kubectl depgraph tree --path ./clusters/production
       kubectl depgraph tree --path . --cluster staging"""
-    common.inputs = dataclasses.replace(common.inputs, cluster=cluster, all_files=all_files)
+    common.narrow_path(cluster, all_files)
     inventory, graph = load_graph(common)
     scopes = inventory.scopes()
     if len(scopes) > 1 and output == "tree" and not names and not all_files:
