@@ -36,6 +36,13 @@ class InputError(DepgraphError):
     exit_code = INPUT
 
 
+class SelectionError(DepgraphError):
+    """What the user selected (a cluster folder, …) is not in the input: a usage error found
+    only once the input is read."""
+
+    exit_code = USAGE
+
+
 class CommandNotFound(DepgraphError):
     """An external program (kubectl, flux) is not installed or not executable."""
 

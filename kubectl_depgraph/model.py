@@ -14,6 +14,10 @@ BUCKET = "Bucket"
 HELMREPOSITORY = "HelmRepository"
 HELMCHART = "HelmChart"
 EXTERNALARTIFACT = "ExternalArtifact"
+# Flux Operator: a node of the graph whose dependsOn entries name any kind. Not read from a
+# live cluster (not in GROUPS); read from Git and snapshots.
+RESOURCESET = "ResourceSet"
+RESOURCESET_GROUP = "fluxcd.controlplane.io"
 
 WORKLOAD_KINDS = (KUSTOMIZATION, HELMRELEASE)
 SOURCE_KINDS = (GITREPOSITORY, OCIREPOSITORY, BUCKET, HELMREPOSITORY, HELMCHART, EXTERNALARTIFACT)
@@ -32,6 +36,7 @@ PLURALS = {
 SHORT = {
     KUSTOMIZATION: "ks", HELMRELEASE: "hr", GITREPOSITORY: "gitrepo", OCIREPOSITORY: "ocirepo",
     BUCKET: "bucket", HELMREPOSITORY: "helmrepo", HELMCHART: "hc", EXTERNALARTIFACT: "ea",
+    RESOURCESET: "rset",
 }
 # The words `flux reconcile` takes for each kind (`flux reconcile source git`, …).
 FLUX_CLI_KIND = {
@@ -45,6 +50,7 @@ KIND_ALIASES = {}
 for _kind in GROUPS:
     for _alias in (_kind.lower(), PLURALS[_kind], SHORT[_kind], f"{PLURALS[_kind]}.{GROUPS[_kind]}"):
         KIND_ALIASES[_alias] = _kind
+KIND_ALIASES.update({"resourceset": RESOURCESET, "resourcesets": RESOURCESET, "rset": RESOURCESET})
 KIND_ALIASES.update({"kustomize": KUSTOMIZATION, "helm": HELMRELEASE, "git": GITREPOSITORY,
                      "oci": OCIREPOSITORY})
 
@@ -95,11 +101,13 @@ def canonical_cycle(cycle):
 @dataclass(frozen=True)
 class Origin:
     """Where a manifest came from: a file (relative path), 1-based line, and for --path the
-    cluster folders ("clusters/prod", …) whose build reaches it (() = any)."""
+    cluster folders ("clusters/prod", …) whose build reaches it (() = any) and the Flux
+    Kustomization that applies it ("Kustomization flux-system/apps"; "" when unknown)."""
 
     file: str
     line: int = 0
     scope: Tuple[str, ...] = ()
+    via: str = ""
 
     def in_scope(self, scope):
         return not self.scope or scope in self.scope
@@ -177,6 +185,8 @@ def kind_of(manifest):
     group = api.split("/", 1)[0] if "/" in api else ""
     if kind in GROUPS and GROUPS[kind] == group:
         return kind
+    if kind == RESOURCESET and group == RESOURCESET_GROUP:
+        return kind
     return None
 
 
@@ -249,7 +259,9 @@ def parse_object(manifest, origin=None, default_namespace="default"):
             warnings.append(f"spec.dependsOn[{i}] has no name: ignored")
             continue
         dep_ns = _str(entry.get("namespace")) or namespace
-        depends.append(Dependency(ObjectRef(kind, dep_ns, dep_name),
+        # A ResourceSet names the kind of each dependency; the others depend on their own kind.
+        dep_kind = (_str(entry.get("kind")) or kind) if kind == RESOURCESET else kind
+        depends.append(Dependency(ObjectRef(dep_kind, dep_ns, dep_name),
                                   _str(entry.get("readyExpr")) or None))
 
     source = chart = None

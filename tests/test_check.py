@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from kubectl_depgraph.cli.check import _ignored as resolve_ignores
-from kubectl_depgraph.judge.check import RULES, at_or_above, check, counts
+from kubectl_depgraph.judge.check import check
+from kubectl_depgraph.judge.rules import RULES, at_or_above, counts
 from kubectl_depgraph.errors import UsageError
 from kubectl_depgraph.graph import DepGraph, Duplicate
 from kubectl_depgraph.model import ObjectRef, Origin, parse_object
@@ -64,7 +65,7 @@ def test_missing_dependency_names_the_nearest_existing_objects():
                   ks("apps", deps=["infra-config"], wait=True), ks("web", deps=["apps"]))
     assert (f.id, f.severity) == ("DG002", "error")
     assert f.objects[:2] == (K("apps"), K("infra-config"))
-    assert "nearest: flux-system/infra-configs, flux-system/infra-controllers" in f.message
+    assert "nearest: flux-system/infra-configs; " in f.message     # infra-controllers: not a typo
     assert "1 other object waits behind it: ks/flux-system/web" in f.message
     assert f.fix.startswith("did you mean 'flux-system/infra-configs'?")
 
@@ -328,3 +329,44 @@ def test_readme_table_lists_every_rule_with_its_severity():
     section = text[text.index("## `kubectl depgraph check`"):text.index("## When things break")]
     rows = dict(re.findall(r"^\| `(DG\d{3})` \| `[a-z-]+` \| (\w+) \|", section, re.M))
     assert rows == {r.id: r.severity for r in RULES.values()}
+
+
+def test_a_removed_dependency_gets_no_unrelated_suggestion():
+    (f,) = static(hr("open-webui", ns="ai"), hr("app", ns="apps", deps=["openebs/openebs"]))
+    assert f.id == "DG002" and "nearest" not in f.message
+    assert f.fix.startswith("add the HelmRelease openebs/openebs, or remove the entry")
+
+
+def _rset(name, deps, ns="flux-system"):
+    return {"apiVersion": "fluxcd.controlplane.io/v1", "kind": "ResourceSet",
+            "metadata": {"name": name, "namespace": ns}, "spec": {"dependsOn": deps}}
+
+
+def test_resourceset_dependencies_of_any_kind():
+    rset = _rset("previews", [
+        {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "name": "apps",
+         "ready": True},
+        {"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "name": "gone", "namespace": "apps"},
+        {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository", "name": "nowhere"},
+        {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "name": "x.example.com"}])
+    graph = graph_of(ks("apps", wait=True), rset)
+    R = ObjectRef("ResourceSet", "flux-system", "previews")
+    assert graph.dependencies(R) == [ObjectRef("HelmRelease", "apps", "gone"), K("apps")]
+    found = check(graph)
+    assert [(f.id, f.severity, f.message) for f in found] == [
+        ("DG013", "error", "ResourceSet flux-system/previews depends on GitRepository flux-system/nowhere, "
+                           "which does not exist: the ResourceSet waits forever"),
+        ("DG013", "error", "ResourceSet flux-system/previews depends on HelmRelease apps/gone, which "
+                           "does not exist: the ResourceSet waits forever")]
+    assert found[1].fix == ("add the HelmRelease apps/gone, or remove the entry from the spec.dependsOn "
+                            "of ResourceSet flux-system/previews")
+
+
+def test_unreached_files_are_one_info_finding():
+    from kubectl_depgraph.judge.check import unreached_files
+    assert unreached_files([]) is None
+    f = unreached_files([f"old/{i}.yaml" for i in range(10)])
+    assert (f.id, f.severity, f.origin, f.objects) == ("DG014", "info", Origin("old/0.yaml"), ())
+    assert f.message == ("10 files with Flux objects are applied by no cluster folder, so left out of "
+                         "every graph: old/0.yaml, old/1.yaml, old/2.yaml, old/3.yaml, old/4.yaml, "
+                         "old/5.yaml, old/6.yaml, old/7.yaml and 2 more")

@@ -15,9 +15,10 @@ from tests.conftest import SHARED_ABSENT, SHARED_EXAMPLES, shared_expected
 
 EXAMPLES = SHARED_EXAMPLES
 # The shared README lists what the expected data does not model (replacements, component
-# patches adding dependsOn, Flux spec.patches, postBuild names, reachability). With the
-# kubectl render limited to folders that use components/patches, none of these changes the
-# graph of the six repositories, so the sets must match exactly.
+# patches adding dependsOn, Flux spec.patches, postBuild names, reachability). The three
+# repositories with clusters/ folders are walked as Flux applies them; none of these changes
+# their graphs (every file there is reached), so the sets must match exactly. The other three
+# have no clusters/ folder: every file is read, as before.
 EXPECTED = shared_expected()
 pytestmark = pytest.mark.skipif(not EXPECTED, reason=SHARED_ABSENT)
 
@@ -58,11 +59,14 @@ def test_graph_matches_kustomize_namespaces(case):
 
 
 def test_definitions_and_lines(case):
+    """The walk gives a shared file once per cluster that applies it (each with its
+    cluster's scope); the expected data counts each file:line once."""
     expected, _, objects, _ = case
     want = expected["graphs"]["kustomize_ns"]
     defined = {}
     for obj in objects:
-        if obj.ref.kind in ("Kustomization", "HelmRelease"):
+        if obj.ref.kind in ("Kustomization", "HelmRelease") and \
+                str(obj.origin) not in defined.get(str(obj.ref), []):
             defined.setdefault(str(obj.ref), []).append(str(obj.origin))
     assert sum(map(len, defined.values())) == want["definitions_total"]
     assert {k: sorted(v) for k, v in defined.items()} == \
@@ -87,5 +91,31 @@ def test_duplicates_only_within_a_cluster(case):
     clusters/production): the whole-repo graph sees them, the scoped check does not."""
     expected, loaded, _, graph = case
     want = expected["graphs"]["kustomize_ns"]["duplicates"]
-    assert {str(d.ref) for d in graph.duplicates} == {d["id"] for d in want}
+    # A file two clusters apply is one definition (in two scopes), not a duplicate.
+    assert {str(d.ref) for d in graph.duplicates if len({str(o) for o in d.origins}) > 1} == \
+        {d["id"] for d in want}
     assert graph.clashing_duplicates() == []
+
+
+# --- what a user sees on every repository and every cluster folder ----------------------
+
+def _targets():
+    if not EXPECTED:
+        return []
+    repos = sorted(p for p in EXAMPLES.iterdir() if p.is_dir() and p.name != "expected")
+    clusters = sorted(c for r in repos for c in r.glob("clusters/*") if c.is_dir())
+    return [p.relative_to(EXAMPLES).as_posix() for p in repos + clusters]
+
+
+@pytest.mark.parametrize("target", _targets())
+def test_tree_and_check_golden(target, golden):
+    """`tree` and `check` as printed, with warnings: review changes with git diff. Errors
+    here must be real mistakes of the repository (there are none at these commits)."""
+    from tests.clirun import invoke
+    path = EXAMPLES / target
+    tree = invoke(["tree", "--path", path])
+    check = invoke(["check", "--path", path, "--no-color"])
+    assert tree.code == 0 and check.code == 0, check.stdout
+    text = (f"$ kubectl depgraph tree --path {target}\n{tree.stdout}{tree.stderr}\n"
+            f"$ kubectl depgraph check --path {target}\n{check.stdout}")
+    golden.check(f"examples/{target.replace('/', '@')}.txt", text.replace(str(EXAMPLES) + "/", ""))

@@ -533,7 +533,9 @@ def test_broken_files_in_a_checkout_are_warnings(tmp_path):
     (tmp_path / "ks.yaml").write_text(yaml.safe_dump(kustomization("apps")))
     (tmp_path / "bad.yaml").write_text("a: [\n")
     (tmp_path / "bin.yaml").write_bytes(b"\0\1\2")
-    (tmp_path / "empty.yaml").write_text("")
+    (tmp_path / "empty.yaml").write_text("")                   # applies nothing: no warning
+    (tmp_path / ".vscode").mkdir()
+    (tmp_path / ".vscode" / "settings.json").write_text('{\n  // editor settings\n  "a": 1\n}\n')
     (tmp_path / "tpl.yaml").write_text("{{ .Values.x }}: [\n")
     out = invoke(["tree", "--path", tmp_path])
     assert_clean(out)
@@ -542,7 +544,6 @@ def test_broken_files_in_a_checkout_are_warnings(tmp_path):
         "warning: bad.yaml:2: invalid YAML: expected the node content, but found '<stream end>': "
         "skipped",
         "warning: bin.yaml: binary file: skipped",
-        "warning: empty.yaml: empty file: skipped",
         "warning: tpl.yaml:2: invalid YAML: expected the node content, but found '<stream end>' "
         "(templated file: skipped)"]
 

@@ -114,7 +114,7 @@ def test_snapshot_errors(tmp_path):
 # --- Git checkout (--path) ------------------------------------------------------------
 
 def test_tree_namespaces_patches_and_warnings():
-    loaded = read_tree(str(REPO), kubectl=None)
+    loaded = read_tree(str(REPO), kubectl=None, all_files=True)
     docs = _by_origin(loaded)
     # outermost kustomization namespace wins over the inner one and metadata.namespace
     assert docs["apps/base/web/release.yaml:1"].obj["metadata"]["namespace"] == "web-dev"
@@ -131,14 +131,14 @@ def test_tree_namespaces_patches_and_warnings():
     assert "apps/dev/web-values.yaml" not in files
     assert not any(f.endswith("kustomization.yaml") for f in files)
     warnings = "\n".join(loaded.warnings)
-    assert "config/empty.yaml: empty file: skipped" in warnings
+    assert "config/empty.yaml" not in warnings     # an empty file applies nothing: no warning
     assert "config/values.yaml.j2:2: invalid YAML" in warnings and "templated file" in warnings
     # a base applied by two clusters in different namespaces is reported
     assert "apps/base/web/release.yaml: applied in namespace web-dev" in warnings
 
 
 def test_tree_scopes_and_duplicates():
-    loaded = read_tree(str(REPO), kubectl=None)
+    loaded = read_tree(str(REPO), kubectl=None, all_files=True)
     docs = _by_origin(loaded)
     dev = ("clusters/dev",)
     assert docs["clusters/dev/apps.yaml:2"].origin.scope == dev
@@ -156,8 +156,8 @@ def test_tree_scopes_and_duplicates():
 
 def test_tree_kubectl_renders_component_dependson(kubectl_path):
     """apps/dev includes a component that adds dependsOn: only kustomize itself sees it."""
-    plain = _by_origin(read_tree(str(REPO), kubectl=None))
-    rendered_loaded = read_tree(str(REPO), kubectl=Kubectl(KubeOptions(kubectl=kubectl_path)))
+    plain = _by_origin(read_tree(str(REPO), kubectl=None, all_files=True))
+    rendered_loaded = read_tree(str(REPO), kubectl=Kubectl(KubeOptions(kubectl=kubectl_path)), all_files=True)
     rendered = _by_origin(rendered_loaded)
     key = "apps/base/web/release.yaml:1"
     assert "dependsOn" not in plain[key].obj["spec"]
@@ -171,11 +171,11 @@ def test_tree_kubectl_renders_component_dependson(kubectl_path):
 def test_tree_kubectl_missing_or_failing(tmp_path, kubectl_path):
     repo = tmp_path / "repo"
     shutil.copytree(REPO, repo)
-    loaded = read_tree(str(repo), kubectl=Kubectl(KubeOptions(kubectl=str(tmp_path / "no-kubectl"))))
+    loaded = read_tree(str(repo), kubectl=Kubectl(KubeOptions(kubectl=str(tmp_path / "no-kubectl"))), all_files=True)
     assert any("not found: components, patches" in w for w in loaded.warnings)
-    assert len(loaded.documents) == len(read_tree(str(REPO), kubectl=None).documents)
+    assert len(loaded.documents) == len(read_tree(str(REPO), kubectl=None, all_files=True).documents)
     (repo / "components" / "wait" / "kustomization.yaml").write_text("kind: [\n")
-    loaded = read_tree(str(repo), kubectl=Kubectl(KubeOptions(kubectl=kubectl_path)))
+    loaded = read_tree(str(repo), kubectl=Kubectl(KubeOptions(kubectl=kubectl_path)), all_files=True)
     assert any(w.startswith("apps/dev/kustomization.yaml: kubectl kustomize failed")
                for w in loaded.warnings)
 
@@ -187,7 +187,7 @@ def test_tree_binary_big_and_symlink_loop(tmp_path, monkeypatch):
     (tmp_path / "sub" / "ks.yaml").write_text(dump_yaml(KS))
     os.symlink(tmp_path, tmp_path / "sub" / "loop")
     os.symlink("/", tmp_path / "outside")
-    import kubectl_depgraph.acquire.gitrepo as manifests
+    import kubectl_depgraph.acquire.kfolder as manifests
     monkeypatch.setattr(manifests, "MAX_FILE_BYTES", 1000)
     (tmp_path / "huge.yaml").write_text("a: " + "x" * 2000)
     loaded = read_tree(str(tmp_path), kubectl=None)

@@ -5,9 +5,9 @@ the run's own."""
 import json
 import re
 
-from kubectl_depgraph.judge.plan import Plan, Step, StepResult
+from kubectl_depgraph.judge.plan import Plan, Step, StepResult, critical_chain
 from kubectl_depgraph.model import ObjectRef
-from kubectl_depgraph.reconcile.executor import Outcome, Result, critical_chain, critical_path
+from kubectl_depgraph.reconcile.executor import Outcome, Result, critical_path
 from kubectl_depgraph.render.trace import render_trace
 from tests.test_reconcile_live import git, ks, live, reconcile  # noqa: F401 (live: a fixture)
 

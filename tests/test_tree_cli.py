@@ -161,13 +161,35 @@ def test_ascii_glyphs_when_stdout_is_not_utf8():
     assert out.stdout.splitlines()[2] == "+ ks/flux-system/production-namespaces ready  main@sha1:3f2a9c1e"
 
 
-def test_whole_multi_cluster_repo_warns_that_duplicates_are_merged():
+def test_whole_multi_cluster_repo_shows_one_forest_per_cluster():
     from tests.conftest import SHARED_EXAMPLES
     out = invoke(["tree", "--path", SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example"])
-    assert out.code == 0
-    assert out.stderr == ("warning: 3 objects are defined in more than one cluster folder "
-                          "(clusters/production, clusters/staging); each is shown once: point --path "
-                          "at one cluster folder for its exact graph\n")
+    assert out.code == 0 and out.stderr == ""
+    forests = out.stdout.split("\n\n")
+    assert [f.splitlines()[0] for f in forests] == ["clusters/production: 6 objects",
+                                                   "clusters/staging: 6 objects"]
+    assert "└── · ks/flux-system/infra-configs  clusters/staging/infrastructure.yaml:18" in forests[1]
+    one = invoke(["tree", "--path", SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example",
+                  "--cluster", "staging"])
+    assert one.stdout == forests[1].split("\n", 1)[1]
+
+
+def test_other_formats_merge_the_clusters_and_say_so():
+    from tests.conftest import SHARED_EXAMPLES
+    out = invoke(["tree", "--path", SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example", "-o", "json"])
+    assert out.code == 0 and len(json.loads(out.stdout)["nodes"]) == 6     # 9 with the sources
+    assert out.stderr == ("warning: 9 objects are defined in more than one cluster folder (clusters/production, "
+                          "clusters/staging); each is shown once: pick one cluster with --cluster NAME for "
+                          "its exact graph\n")
+
+
+def test_cluster_must_name_a_cluster_folder():
+    from tests.conftest import SHARED_EXAMPLES
+    out = invoke(["tree", "--path", SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example",
+                  "--cluster", "prod"])
+    assert out.code == 2
+    assert "--cluster prod: no cluster folder of that name" in out.stderr
+    assert "cluster folders: clusters/production, clusters/staging" in out.stderr
 
 
 def test_path_at_one_cluster_folder_reads_what_it_applies_from_the_whole_repository():
@@ -179,17 +201,17 @@ def test_path_at_one_cluster_folder_reads_what_it_applies_from_the_whole_reposit
     assert one["edges"] == whole["edges"]
 
 
-def test_path_at_one_cluster_folder_says_what_no_cluster_reaches():
+def test_path_at_one_cluster_folder_follows_an_external_artifact():
+    """apps' spec.path ./staging is inside ExternalArtifact apps, which the ArtifactGenerator
+    of the same folder copies from apps/staging: podinfo is reached."""
     from tests.conftest import SHARED_EXAMPLES
     repo = SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example"
     out = invoke(["tree", "--path", repo / "clusters" / "staging", "-o", "json"])
-    assert out.code == 0
-    assert out.stderr == (f"warning: 2 Flux objects under {repo} are reached from no cluster folder "
-                          "(e.g. apps/base/podinfo/release.yaml:1; a spec.path that does not resolve in "
-                          f"this checkout?) and are left out of clusters/staging; point --path at {repo} "
-                          "to see them\n")
-    ids = [n["id"] for n in json.loads(out.stdout)["nodes"]]
-    assert "Kustomization/flux-system/apps" in ids and "HelmRelease/cert-manager/cert-manager" in ids
+    assert out.code == 0 and out.stderr == ""
+    assert [n["id"] for n in json.loads(out.stdout)["nodes"]] == [
+        "HelmRelease/cert-manager/cert-manager", "HelmRelease/envoy-gateway-system/envoy-gateway",
+        "HelmRelease/podinfo/podinfo", "Kustomization/flux-system/apps",
+        "Kustomization/flux-system/infra-configs", "Kustomization/flux-system/infra-controllers"]
 
 
 def test_cluster_folder_below_the_repository_root(tmp_path):

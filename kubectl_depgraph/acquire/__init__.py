@@ -15,6 +15,8 @@ from kubectl_depgraph.text import counted
 class Inputs:
     files: tuple = ()
     path: Optional[str] = None
+    cluster: Optional[str] = None      # --path: walk only this cluster folder (its name)
+    all_files: bool = False            # --path: every file, not what the clusters apply
 
     @property
     def live(self):
@@ -31,6 +33,7 @@ class Inventory:
     live: bool = False              # read from the cluster: events can be fetched
     namespaces_read: Optional[list] = None
     base: str = ""                  # --path: the folder origins are relative to
+    unreached: tuple = ()           # --path: files with Flux objects that no cluster folder applies
 
     def scopes(self):
         """The cluster folders of a --path input; [] when there are none (one graph)."""
@@ -53,9 +56,10 @@ def load(inputs: Inputs, kubectl, stdin=None):
     if inputs.path:
         from kubectl_depgraph.acquire import gitrepo
         root, scope = gitrepo.cluster_folder(inputs.path)
-        loaded = gitrepo.read_tree(root, kubectl=kubectl)
+        loaded = gitrepo.read_tree(root, kubectl=kubectl, cluster=None if inputs.all_files else
+                                   (scope or inputs.cluster), all_files=inputs.all_files)
         documents, warnings = loaded.documents, list(loaded.warnings)
-        if scope:   # one cluster folder: what its builds reach in the whole repository
+        if scope and inputs.all_files:   # every file, narrowed to what this cluster reaches
             unreached = [d for d in documents if not d.origin.scope and kind_of(d.obj)]
             documents = [d for d in documents if scope in d.origin.scope]
             if unreached:
@@ -67,6 +71,7 @@ def load(inputs: Inputs, kubectl, stdin=None):
         inv = _inventory(documents, warnings, f"path {inputs.path}",
                          has_status=False, events=False)
         inv.base = root
+        inv.unreached = tuple(loaded.unreached)
         return inv
     fetched = kubectl.flux_objects()
     objects, warnings = parse_all((item, None) for item in fetched.items)

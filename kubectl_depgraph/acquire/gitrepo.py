@@ -1,254 +1,28 @@
-"""Git checkout input (--path): the Flux manifests of a repository, with the namespaces a
-cluster would get (kustomization.yaml `namespace:`, Flux `spec.targetNamespace`). A bad
-file is a warning and is skipped. Folders whose kustomization uses what plain reading
-cannot model (components, patches, replacements, name prefixes) are rendered with
-`kubectl kustomize` when kubectl is available."""
+"""Git checkout input (--path). A repository with cluster folders (`clusters/<name>`) is
+walked from each cluster folder the way Flux applies it (acquire/fluxwalk.py): the graph of
+a cluster is exactly what its Kustomizations reach. Without cluster folders, or with
+--all-files, every Flux manifest of the checkout is read, with the namespaces a cluster
+would get (kustomization.yaml `namespace:`, Flux `spec.targetNamespace`); folders whose
+kustomization uses what plain reading cannot model are rendered with `kubectl kustomize`."""
 
 import os
-import posixpath
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from kubectl_depgraph.acquire.snapshot import TEMPLATE_MARKERS, Document, Loaded
-from kubectl_depgraph.errors import CommandNotFound, DepgraphError, InputError
+from kubectl_depgraph.acquire.fluxwalk import Builder, kustomize_error, walk_clusters
+from kubectl_depgraph.acquire.kfolder import (RENDER_TIMEOUT, RENDER_WORKERS, Tree, _is_manifest, _meta,
+                                              _s)
+from kubectl_depgraph.acquire.snapshot import Document, Loaded
+from kubectl_depgraph.errors import CommandNotFound, DepgraphError, InputError, SelectionError
 from kubectl_depgraph.model import KUSTOMIZATION, WORKLOAD_KINDS, Origin, kind_of
 from kubectl_depgraph.yamlio import load_yaml_documents
 
-MAX_FILE_BYTES = 10 * 1024 * 1024      # larger files are skipped with a warning
-RENDER_WORKERS = 4
-RENDER_TIMEOUT = 60
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-_TEMPLATE_SUFFIXES = (".yaml.j2", ".yml.j2")
-_YAML_SUFFIXES = (".yaml", ".yml", ".json") + _TEMPLATE_SUFFIXES
-# kustomization fields whose effect plain reading does not model: such folders are rendered.
-_RENDER_FIELDS = ("components", "patches", "patchesStrategicMerge", "patchesJson6902",
-                  "replacements", "namePrefix", "nameSuffix", "transformers", "generators")
-
 
 @dataclass
-class _KFile:
-    """One kustomization.yaml, paths resolved relative to the root."""
-
-    dir: str
-    file: str
-    namespace: str = ""
-    resource_files: list = field(default_factory=list)
-    resource_dirs: list = field(default_factory=list)    # dirs holding a kustomization
-    patch_files: list = field(default_factory=list)
-    needs_render: bool = False                          # uses what plain reading cannot model
-
-
-class _Tree:
-    def __init__(self, root, warnings):
-        self.root = root
-        self.warnings = warnings
-        self.files = {}         # rel path -> [(data, line)]
-        self.dirs = set()       # rel dirs ("" = root)
-        self.kfiles = {}        # rel dir -> _KFile
-        self.files_in = {}      # rel dir -> [rel file] directly inside
-        self.subdirs = {}       # rel dir -> [rel dir] directly inside
-
-    def warn(self, where, what):
-        self.warnings.append(f"{where}: {what}")
-
-    # walking ---------------------------------------------------------------------
-    def walk(self):
-        real_root = os.path.realpath(self.root)
-        seen = set()
-        for dirpath, dirnames, filenames in os.walk(self.root, followlinks=True):
-            rel_dir = _rel(dirpath, self.root)
-            real = os.path.realpath(dirpath)
-            if real in seen:
-                self.warn(rel_dir or ".", "directory symlink loop: skipped")
-                dirnames[:] = []
-                continue
-            if real != real_root and not real.startswith(real_root + os.sep):
-                self.warn(rel_dir, "directory symlink points outside the root: skipped")
-                dirnames[:] = []
-                continue
-            seen.add(real)
-            self.dirs.add(rel_dir)
-            if rel_dir:
-                self.subdirs.setdefault(posixpath.dirname(rel_dir), []).append(rel_dir)
-            dirnames[:] = sorted(d for d in dirnames if d != ".git")
-            for fname in sorted(filenames):
-                if fname.endswith(_YAML_SUFFIXES) or fname in KUSTOMIZATION_FILES:
-                    self._read(posixpath.join(rel_dir, fname) if rel_dir else fname)
-
-    def _read(self, rel):
-        path = os.path.join(self.root, rel)
-        try:
-            if not os.path.isfile(path):
-                return
-            if os.path.getsize(path) > MAX_FILE_BYTES:
-                self.warn(rel, f"larger than {MAX_FILE_BYTES // 2**20} MB: skipped")
-                return
-            with open(path, "rb") as fh:
-                raw = fh.read()
-        except OSError as exc:
-            self.warn(rel, f"cannot read ({exc.strerror or exc}): skipped")
-            return
-        if b"\0" in raw:
-            self.warn(rel, "binary file: skipped")
-            return
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            self.warn(rel, "not UTF-8 text: skipped")
-            return
-        if not text.strip():
-            self.warn(rel, "empty file: skipped")
-            return
-        if "/templates/" in "/" + rel and _in_helm_chart(self.root, rel):
-            self.warn(rel, "Helm chart template: skipped")
-            return
-        try:
-            self.files[rel] = load_yaml_documents(text, rel)
-            self.files_in.setdefault(posixpath.dirname(rel), []).append(rel)
-        except InputError as exc:
-            msg = exc.message
-            if TEMPLATE_MARKERS.search(text):
-                msg += " (templated file: skipped)"
-            else:
-                msg += ": skipped"
-            self.warnings.append(msg)
-
-    # kustomization files ---------------------------------------------------------
-    def kustomization_file(self, rel_dir):
-        for name in KUSTOMIZATION_FILES:
-            for cand in (name, name + ".j2"):
-                rel = posixpath.join(rel_dir, cand) if rel_dir else cand
-                if rel in self.files:
-                    return rel
-        return None
-
-    def parse_kustomizations(self):
-        for rel_dir in sorted(self.dirs):
-            kfile = self.kustomization_file(rel_dir)
-            if kfile is None:
-                continue
-            data = next((d for d, _ in self.files[kfile] if isinstance(d, dict)), None)
-            if data is None:
-                continue
-            k = _KFile(rel_dir, kfile, namespace=_s(data.get("namespace")))
-            k.needs_render = any(data.get(f) for f in _RENDER_FIELDS)
-            for entry in _list(data.get("resources")) + _list(data.get("bases")) + \
-                    _list(data.get("components")):
-                self._resolve(k, entry, is_patch=False)
-            for entry in _list(data.get("patches")) + _list(data.get("patchesJson6902")):
-                if isinstance(entry, dict) and entry.get("path"):
-                    self._resolve(k, entry["path"], is_patch=True)
-            for entry in _list(data.get("patchesStrategicMerge")):
-                if isinstance(entry, str) and "\n" not in entry:
-                    self._resolve(k, entry, is_patch=True)
-            self.kfiles[rel_dir] = k
-
-    def _resolve(self, k, entry, is_patch):
-        if not isinstance(entry, str) or not entry.strip():
-            return
-        if "://" in entry or entry.startswith(("github.com/", "git@", "git::")):
-            return                      # remote base: only a render could read it
-        target = posixpath.normpath(posixpath.join(k.dir, entry.strip()))
-        if target == ".":
-            target = ""
-        if target.startswith("../") or target == "..":
-            return                      # outside the root
-        if target in self.dirs:
-            if is_patch:
-                return
-            if self.kustomization_file(target) is not None:
-                k.resource_dirs.append(target)
-            else:
-                self.warn(k.file, f"resource {entry} has no kustomization file")
-            return
-        for cand in (target, target + ".j2"):
-            if cand in self.files:
-                (k.patch_files if is_patch else k.resource_files).append(cand)
-                return
-        if os.path.exists(os.path.join(self.root, target)):
-            return                      # present but skipped (warned already) or not YAML
-        self.warn(k.file, f"{'patch' if is_patch else 'resource'} {entry} not found")
-
-    # reachability ----------------------------------------------------------------
-    def reach(self, rel_dir, inherited, out, stack=()):
-        """Assign `out[file] = namespace` for every file a build of rel_dir applies;
-        the outermost namespace wins, as kustomize's namespace transformer does."""
-        if rel_dir in stack:
-            return
-        k = self.kfiles.get(rel_dir)
-        if k is None:
-            self._reach_generated(rel_dir, inherited, out, stack)
-            return
-        ns = inherited or k.namespace or None
-        for f in k.resource_files:
-            out.setdefault(f, ns)
-        for d in k.resource_dirs:
-            self.reach(d, ns, out, stack + (rel_dir,))
-
-    def _reach_generated(self, rel_dir, ns, out, stack):
-        """A folder without kustomization.yaml: Flux generates one with every manifest,
-        recursing into sub-folders until one holds its own kustomization."""
-        for f in self.files_in.get(rel_dir, ()):
-            out.setdefault(f, ns)
-        for sub in self.subdirs.get(rel_dir, ()):
-            if sub in self.kfiles:
-                self.reach(sub, ns, out, stack + (rel_dir,))
-            else:
-                self._reach_generated(sub, ns, out, stack + (rel_dir,))
-
-    def resolve_flux_path(self, path):
-        """The folder a Flux Kustomization's spec.path names, or None. Paths are often
-        relative to another root (OCI artifact, rendered templates): a unique folder
-        ending with the path is accepted."""
-        norm = posixpath.normpath(path.strip() or ".").lstrip("/")
-        norm = "" if norm == "." else norm
-        if norm in self.dirs:
-            return norm
-        if norm.startswith(".."):
-            return None
-        matches = sorted(d for d in self.dirs if d.endswith("/" + norm))
-        if len(matches) == 1:
-            return matches[0]
-        # Read from below the repository root (e.g. --path at kubernetes/clusters/main), a
-        # path such as ./kubernetes/apps names the folder apps/ of what was read.
-        parts = norm.split("/")
-        for i in range(1, len(parts)):
-            if "/".join(parts[i:]) in self.dirs:
-                return "/".join(parts[i:])
-        return None
-
-
-def _in_helm_chart(root, rel):
-    parts = rel.split("/")
-    for i, part in enumerate(parts[:-1]):
-        if part == "templates" and os.path.isfile(os.path.join(root, *parts[:i], "Chart.yaml")):
-            return True
-    return False
-
-
-def _rel(path, root):
-    rel = os.path.relpath(path, root)
-    return "" if rel == "." else rel.replace(os.sep, "/")
-
-
-def _s(value):
-    return value if isinstance(value, str) else ""
-
-
-def _list(value):
-    return value if isinstance(value, list) else []
-
-
-def _meta(obj):
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, dict) else {}
-
-
-def _is_manifest(obj):
-    return isinstance(obj, dict) and isinstance(obj.get("kind"), str) and \
-        isinstance(obj.get("apiVersion"), str)
-
+class PathLoaded(Loaded):
+    clusters: list = field(default_factory=list)    # the cluster folders walked ([]: every file read)
+    unreached: list = field(default_factory=list)   # files with Flux objects no cluster applies
 
 _CLUSTER_DIR = re.compile(r"(?:^|/)clusters/[^/]+")
 
@@ -271,23 +45,73 @@ def cluster_folder(path):
     return os.path.dirname(parent) or ".", f"clusters/{os.path.basename(here)}"
 
 
-def read_tree(root, kubectl=None):
-    """Every Kubernetes manifest under `root` as the cluster would get it.
+def cluster_folders(tree):
+    """The cluster folders of a checkout: `clusters/<name>` (at any depth) holding a Flux object."""
+    found = []
+    for d in sorted(tree.dirs):
+        if _CLUSTER_FOLDER.fullmatch(d) and any(
+                kind_of(data) for f in tree.files if f.startswith(d + "/") for data, _ in tree.files[f]):
+            found.append(d)
+    return found
 
-    metadata.namespace is the effective namespace: the outermost kustomization.yaml
-    `namespace:` or Flux `spec.targetNamespace` on the way to the file, else the
-    file's own, else "default". Files used as kustomize patches are left out. With
-    `kubectl` (a cluster.Kubectl; None: never run), folders using components/patches/replacements are
-    rendered with `kubectl kustomize` and their Flux objects taken from the render.
-    Raises InputError only when `root` is not a directory."""
+
+_CLUSTER_FOLDER = re.compile(r"(?:.*/)?clusters/[^/]+")
+
+
+def read_tree(root, kubectl=None, cluster=None, all_files=False):
+    """Every Flux object under `root` as the clusters would get them, as a PathLoaded.
+
+    With cluster folders (or `cluster`: a folder relative to root, or a cluster's name),
+    each one is walked (fluxwalk.walk) and its objects carry its scope; files that no
+    cluster applies are listed in `unreached` (whole repository only). Without cluster
+    folders, or with `all_files`, every file is read (_read_all_files). `kubectl` (a
+    cluster.Kubectl; None: never run) builds folders. Raises InputError when `root` is not a
+    directory, SelectionError when `cluster` names no cluster folder."""
     if not os.path.exists(root):
         raise InputError(f"{root}: does not exist")
     if not os.path.isdir(root):
         raise InputError(f"{root}: not a directory")
-    loaded = Loaded()
-    tree = _Tree(root, loaded.warnings)
+    loaded = PathLoaded()
+    tree = Tree(root, loaded.warnings)
     tree.walk()
     tree.parse_kustomizations()
+    found = cluster_folders(tree)
+    if all_files or not (found or cluster):
+        _read_all_files(tree, kubectl, loaded)
+        return loaded
+    targets = found
+    if cluster:
+        targets = [c for c in found if c == cluster] or [c for c in found if c.rsplit("/", 1)[-1] == cluster] \
+            or ([cluster] if cluster in tree.dirs else [])
+        if len(targets) != 1:
+            raise SelectionError(f"--cluster {cluster}: {'no' if not targets else 'more than one'} "
+                             f"cluster folder of that name under {root}",
+                             hint="cluster folders: " + (", ".join(found) or "none"))
+    builder = Builder(tree, kubectl, loaded.warnings)
+    reached = set()
+    try:
+        for walked in walk_clusters(tree, builder, targets, loaded.warnings):
+            loaded.documents.extend(walked.documents)
+            reached |= walked.files
+    finally:
+        builder.close()
+    loaded.clusters = targets
+    if not cluster:
+        skip = tree.skipped_files()
+        loaded.unreached = sorted(f for f in tree.files if f not in reached and f not in skip
+                                  and any(kind_of(data) for data, _ in tree.files[f]))
+    loaded.warnings[:] = list(dict.fromkeys(loaded.warnings))   # once, not once per cluster
+    return loaded
+
+
+def _read_all_files(tree, kubectl, loaded):
+    """Every Flux manifest of the checkout, each once (the behaviour without cluster folders).
+
+    metadata.namespace is the effective namespace: the outermost kustomization.yaml
+    `namespace:` or Flux `spec.targetNamespace` on the way to the file, else the
+    file's own, else "default". Files used as kustomize patches are left out. With
+    `kubectl`, folders using components/patches/replacements are rendered with
+    `kubectl kustomize` and their Flux objects taken from the render."""
 
     patch_files = {f for k in tree.kfiles.values() for f in k.patch_files}
     resource_files = {f for k in tree.kfiles.values() for f in k.resource_files}
@@ -423,10 +247,8 @@ def _render(tree, kustomize_roots, flux_builds, kubectl, warnings):
                     f.cancel()
                 break
             except DepgraphError as exc:
-                msg = getattr(exc, "stderr", "") or exc.message
-                first = next((ln.strip() for ln in msg.splitlines() if ln.strip()), msg)
-                warnings.append(f"{where}: kubectl kustomize failed ({first}): files read "
-                                "as they are")
+                warnings.append(f"{where}: kubectl kustomize failed: {kustomize_error(exc, tree.root)}; its "
+                                "files are read as they are")
                 continue
             index = {}
             for f in targets[d]:

@@ -35,12 +35,14 @@ from kubectl_depgraph.errors import INTERNAL, INTERRUPTED, USAGE, DepgraphError 
 # command's own docstring).
 COMMANDS = {
     "check": "Find dependency mistakes before they deadlock a cluster.",
+    "completion": "Shell completion script: bash, zsh or fish.",
     "delete": "Delete dependents first, each gone (finalizers included)...",
     "impact": "What a change does to the dependency graph, before it is merged.",
     "reconcile": "Reconcile in dependency order, each object as soon as its...",
     "resume": "Resume in dependency order, each object once what it...",
     "suspend": "Suspend dependents first, then what they depend on.",
     "tree": "What depends on what, and the state of each object.",
+    "version": "Versions of the plugin, kubectl, flux and Python.",
     "why": "Why an object is not ready, down to the root causes, with...",
 }
 

@@ -3,9 +3,10 @@
 import click
 
 from kubectl_depgraph.cli.common import input_options, load_input
+from kubectl_depgraph.cli.tree import path_options
 from kubectl_depgraph.errors import FAILED, OK, UsageError
-from kubectl_depgraph.judge.check import DEFAULT_MAX_DEPTH, RULES, Finding, at_or_above, check as run_checks, \
-    rule_named
+from kubectl_depgraph.judge.check import DEFAULT_MAX_DEPTH, check as run_checks, unreached_files
+from kubectl_depgraph.judge.rules import RULES, Finding, at_or_above, rule_named
 from kubectl_depgraph.render import Context, formats, render
 
 
@@ -21,8 +22,9 @@ from kubectl_depgraph.render import Context, formats, render
 @click.option("--max-depth", type=click.IntRange(min=1), default=DEFAULT_MAX_DEPTH,
               show_default=True, metavar="N",
               help="Warn about dependency chains of more than N hops.")
+@path_options
 @input_options
-def check(common, output, fail_on, ignore, max_depth):
+def check(common, output, fail_on, ignore, max_depth, cluster, all_files):
     """Find dependency mistakes before they deadlock a cluster.
 
     \b
@@ -35,9 +37,11 @@ def check(common, output, fail_on, ignore, max_depth):
     \b
     Examples:
       kubectl depgraph check --path ./clusters/production
+      kubectl depgraph check --path . --cluster staging  # one cluster of the repository
       kubectl depgraph check --path . -o github          # in a pull-request workflow
       kubectl depgraph check --fail-on warning --ignore DG007"""
     ignored = _ignored(ignore)
+    common.narrow_path(cluster, all_files)
     inventory = load_input(common)
     from kubectl_depgraph.graph import DepGraph   # networkx: imported while kubectl ran
     # One graph per cluster folder: each cluster's graph must hold on its own.
@@ -50,6 +54,9 @@ def check(common, output, fail_on, ignore, max_depth):
         has_status=inventory.has_status, namespaces_read=inventory.namespaces_read,
         max_depth=max_depth, ignore=ignored) if any(view.owns(r) for r in f.objects)},
         key=Finding.sort_key)
+    unreached = unreached_files(list(inventory.unreached))
+    if unreached is not None and unreached.id not in ignored and common.view.namespace is None:
+        findings = sorted(findings + [unreached], key=Finding.sort_key)
     checked = len({o.ref for g in graphs for o in g.objects if view.owns(o.ref)})
     ctx = Context(style=common.style, description=common.scope_text(inventory),
                   warnings=tuple(inventory.warnings), base=inventory.base, checked=checked)

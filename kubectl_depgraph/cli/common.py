@@ -140,6 +140,19 @@ class Common:
         ns = self.view.namespace
         return f"namespace {ns!r} of {where}" if ns else where
 
+    def narrow_path(self, cluster, all_files):
+        """--cluster and --all-files applied to the input (UsageError when they conflict)."""
+        if cluster and all_files:
+            raise UsageError(f"--cluster {cluster}: --all-files reads every file, not one cluster",
+                             hint="use one of them")
+        if cluster and self.inputs.path:
+            from kubectl_depgraph.acquire.gitrepo import cluster_folder
+            root, scope = cluster_folder(self.inputs.path)
+            if scope:
+                raise UsageError(f"--cluster {cluster}: --path already names cluster folder {scope}",
+                                 hint=f"point --path at {root} to pick a cluster with --cluster")
+        self.inputs = dataclasses.replace(self.inputs, cluster=cluster, all_files=all_files)
+
     def with_inputs(self, inputs):
         """The same options, another input (impact reads two trees)."""
         return dataclasses.replace(self, inputs=inputs)

@@ -8,6 +8,17 @@ from kubectl_depgraph.text import counted
 from kubectl_depgraph.render import Context, formats, render
 
 
+def path_options(func):
+    """--cluster and --all-files: how --path reads a repository with cluster folders."""
+    func = click.option("--all-files", is_flag=True,
+                        help="--path: every Flux file of the checkout, not what each cluster folder "
+                             "applies (for repositories whose cluster folders are not clusters/NAME).")(func)
+    return click.option("--cluster", metavar="NAME",
+                        help="--path at a repository: walk only cluster folder clusters/NAME, or any "
+                             "folder of the repository holding a cluster's Flux sync "
+                             "(e.g. kubernetes/flux/cluster).")(func)
+
+
 @click.command()
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("-o", "--output", type=click.Choice(formats("graph")), default="tree", show_default=True,
@@ -16,8 +27,9 @@ from kubectl_depgraph.render import Context, formats, render
               help="Show what NAME depends on (children are dependencies).")
 @click.option("--depth", type=click.IntRange(min=0), metavar="N", help="Print at most N levels.")
 @click.option("--sources", is_flag=True, help="Show each object's source under it.")
+@path_options
 @input_options
-def tree(common, names, output, reverse, depth, sources):
+def tree(common, names, output, reverse, depth, sources, cluster, all_files):
     """What depends on what, and the state of each object.
 
     \b
@@ -29,14 +41,18 @@ def tree(common, names, output, reverse, depth, sources):
       kubectl depgraph tree
       kubectl depgraph tree apps --reverse      # what apps waits for
       kubectl depgraph tree -f snapshot.yaml -o dot | dot -Tsvg > graph.svg
-      kubectl depgraph tree --path ./clusters/production"""
+      kubectl depgraph tree --path ./clusters/production
+      kubectl depgraph tree --path . --cluster staging"""
+    common.narrow_path(cluster, all_files)
     inventory, graph = load_graph(common)
     scopes = inventory.scopes()
+    if len(scopes) > 1 and output == "tree" and not names and not all_files:
+        return _forests(common, inventory, scopes, depth, sources)
     if len(scopes) > 1 and graph.duplicates:
         n = len(graph.duplicates)
         print_warnings([f"{counted(n, 'object')} {'is' if n == 1 else 'are'} defined in more than one cluster folder "
-                        f"({', '.join(scopes)}); each is shown once: point --path at one cluster "
-                        "folder for its exact graph"])
+                        f"({', '.join(scopes)}); each is shown once: pick one cluster with --cluster "
+                        "NAME for its exact graph"])
     view = common.resolve(graph, names)
     for ref in view.starts:
         if ref not in graph:   # a source: not part of the dependsOn graph
@@ -51,4 +67,20 @@ def tree(common, names, output, reverse, depth, sources):
                   depth=depth, sources=sources,
                   events=tuple(inventory.events) if inventory.events is not None else None)
     click.echo(render("graph", output, shown, ctx), nl=False)
+    return 0
+
+
+def _forests(common, inventory, scopes, depth, sources):
+    """One forest per cluster folder, each under a heading naming it."""
+    from kubectl_depgraph.graph import DepGraph
+    from kubectl_depgraph.render.tree import cluster_heading
+    ctx = Context(style=common.style, now=common.now, description=inventory.description,
+                  warnings=tuple(inventory.warnings), depth=depth, sources=sources)
+    parts = []
+    for scope in scopes:
+        graph = DepGraph.from_objects(inventory.objects_of(scope))
+        shown = graph.subgraph(common.view.shown(graph))
+        body = render("graph", "tree", shown, ctx) if len(shown) else "(no Kustomizations or HelmReleases)\n"
+        parts.append(cluster_heading(scope, shown, common.style) + "\n" + body)
+    click.echo("\n".join(parts), nl=False)
     return 0

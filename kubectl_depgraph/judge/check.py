@@ -5,95 +5,16 @@ and deterministic. No I/O: the CLI reads the input and prints. Every kind of fin
 a stable id in RULES, the one table the README mirrors."""
 
 import re
-from dataclasses import dataclass
-from typing import Optional, Tuple
 
 from kubectl_depgraph.judge.names import nearest_to
-from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, ObjectRef,
-                                    Origin, cycle_path)
+from kubectl_depgraph.judge.rules import RULES, Finding
+from kubectl_depgraph.text import counted
+from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, RESOURCESET,
+                                    SOURCE_KINDS, ObjectRef, Origin, cycle_path)
 from kubectl_depgraph.judge.status import REQUEUE_DEPENDENCY, dependency_problems, ready_for_dependents
-
-ERROR, WARNING, INFO = "error", "warning", "info"
-SEVERITIES = (ERROR, WARNING, INFO)          # most severe first
-_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 DEFAULT_MAX_DEPTH = 4
 _LISTED = 8                                  # objects named in a message before "and N more"
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    name: str
-    severity: str
-    fix: str          # the default fix; a finding usually words its own
-
-
-RULES = {r.id: r for r in (
-    Rule("DG001", "cycle", ERROR,
-         "remove one dependsOn entry on the cycle"),
-    Rule("DG002", "missing-dependency", ERROR,
-         "correct the name or namespace (it defaults to the dependent's own), or remove the entry"),
-    Rule("DG003", "wrong-kind-dependency", ERROR,
-         "Kustomization → HelmRelease: list it under healthChecks; HelmRelease → Kustomization: "
-         "make the Kustomization that applies the HelmRelease depend on it"),
-    Rule("DG004", "duplicate-object", ERROR,
-         "keep one definition, or rename one of them"),
-    Rule("DG005", "self-dependency", ERROR,
-         "remove the entry naming the object itself"),
-    Rule("DG006", "dependency-without-readiness", WARNING,
-         "set spec.wait: true (or list the workloads under spec.healthChecks)"),
-    Rule("DG007", "deep-chain", WARNING,
-         "depend directly on what is needed instead of through intermediate objects"),
-    Rule("DG008", "crd-prune", WARNING,
-         "set spec.prune: false, or annotate the CRDs kustomize.toolkit.fluxcd.io/prune: disabled"),
-    Rule("DG009", "unresolved-variable", INFO,
-         "make sure the Kustomization that applies this file substitutes the variable"),
-    Rule("DG010", "suspended-dependency", WARNING,
-         "flux resume the dependency, or remove the dependsOn entries on it"),
-    Rule("DG011", "dependency-not-visible", WARNING,
-         "let the controller watch that namespace, or move the dependency where it can see it"),
-    Rule("DG012", "unverified-dependency", INFO,
-         "rerun with read access to Flux objects in that namespace"),
-)}
-_BY_NAME = {r.name: r for r in RULES.values()}
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem: `objects[0]` is where the fix goes; origin is its file:line (--path/-f)."""
-
-    id: str
-    severity: str
-    objects: Tuple[ObjectRef, ...]
-    origin: Optional[Origin]
-    message: str
-    fix: str
-
-    @property
-    def name(self):
-        return RULES[self.id].name
-
-    def sort_key(self):
-        origin = self.origin or Origin("")
-        return (_RANK[self.severity], origin.file, origin.line, self.id, self.objects, self.message)
-
-
-def rule_named(text):
-    """The Rule an id or a name (any case) stands for, or None."""
-    return RULES.get(text.upper()) or _BY_NAME.get(text.lower())
-
-
-def at_or_above(findings, threshold):
-    """Findings whose severity is at or above `threshold` ('error', 'warning' or 'never')."""
-    if threshold == "never":
-        return []
-    return [f for f in findings if _RANK[f.severity] <= _RANK[threshold]]
-
-
-def counts(findings):
-    """{'error': n, 'warning': n, 'info': n}."""
-    return {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
 
 
 def check(graph, *, duplicates=(), has_status=False, namespaces_read=None,
@@ -108,6 +29,7 @@ def check(graph, *, duplicates=(), has_status=False, namespaces_read=None,
     findings += _cycles(ctx)
     findings += _self_dependencies(ctx)
     findings += _dangling(ctx)
+    findings += _resourceset_sources(graph)
     findings += _duplicates(graph, duplicates)
     findings += _without_readiness(ctx)
     findings += _deep_chains(ctx, max_depth)
@@ -209,7 +131,44 @@ def _dangling(ctx):
         for dependent in graph.dependents(missing):
             origin = ctx.origin(dependent)
             others = [b for b in blocked if b != dependent]
+            if dependent.kind == RESOURCESET:   # names the kind itself: no wrong-kind guess
+                yield _resourceset_missing(dependent, missing, origin, others)
+                continue
             yield _dangling_one(ctx, dependent, missing, origin, others, templated)
+
+
+def _resourceset_missing(dependent, missing, origin, blocked):
+    if _has_var(missing.name) or _has_var(missing.namespace):
+        return _finding("DG009", [dependent, missing], origin,
+                        f"{_label(dependent)} depends on {_label(missing)}, which postBuild "
+                        "substitution must resolve: not checked")
+    return _finding("DG013", [dependent, missing] + blocked, origin,
+                    f"{_label(dependent)} depends on {_label(missing)}, which does not exist: the "
+                    f"ResourceSet waits forever{_blocks(blocked, other=True)}",
+                    f"add the {missing.kind} {missing.ns_name}, or remove the entry from the "
+                    f"spec.dependsOn of {_label(dependent)}")
+
+
+def _resourceset_sources(graph):
+    """ResourceSet dependsOn entries naming a source: checked against the sources read.
+    Other kinds (CRDs, Namespaces, …) are not read, so not checked."""
+    for obj in graph.objects:
+        if obj.ref.kind != RESOURCESET:
+            continue
+        for dep in obj.depends_on:
+            if dep.ref.kind in SOURCE_KINDS and dep.ref not in graph.sources:
+                yield _resourceset_missing(obj.ref, dep.ref, obj.origin, [])
+
+
+def unreached_files(files):
+    """The DG014 finding for files with Flux objects that no cluster folder applies, or None."""
+    if not files:
+        return None
+    shown = ", ".join(files[:_LISTED]) + (f" and {len(files) - _LISTED} more" if len(files) > _LISTED else "")
+    verb = "is" if len(files) == 1 else "are"
+    return _finding("DG014", [], Origin(files[0]),
+                    f"{counted(len(files), 'file')} with Flux objects {verb} applied by no cluster "
+                    f"folder, so left out of every graph: {shown}")
 
 
 def _dangling_one(ctx, dependent, missing, origin, blocked, templated):

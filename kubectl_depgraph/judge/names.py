@@ -9,6 +9,9 @@ from typing import Optional
 from kubectl_depgraph.model import KIND_ALIASES, WORKLOAD_KINDS
 
 SIMILAR = 0.6    # difflib ratio from which two spellings are "close"
+# A dependsOn name is a typo of another only when nearly equal: a removed dependency
+# (openebs) must not be "corrected" to an unrelated one (open-webui, ratio 0.71).
+TYPO = 0.8
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def nearest_to(graph, missing, limit=3):
             ranked.append(((0, 0.0), ref))
             continue
         ratio = similarity(missing.name, ref.name)
-        if ratio >= SIMILAR:
+        if ratio >= TYPO:
             ranked.append(((1 if ref.namespace == missing.namespace else 2, -ratio), ref))
     return [ref for _, ref in sorted(ranked)[:limit]]
 

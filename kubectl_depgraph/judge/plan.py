@@ -304,3 +304,21 @@ def _refreshable(graph, src, result):
             result.excluded.append(Excluded(src, StepResult.SUSPENDED, "source is suspended: not refreshed"))
         return False
     return True
+
+
+def critical_chain(steps, durations):
+    """The refs of the longest chain of durations along `needs` (steps in dependency
+    order), first step first: the critical path (reconcile.executor.critical_path is its sum)."""
+    longest, via = {}, {}
+    for step in steps:
+        if step.ref not in durations:
+            continue
+        before = max((n for n in step.needs if n in longest), key=longest.get, default=None)
+        longest[step.ref] = durations[step.ref] + (longest[before] if before is not None else 0.0)
+        via[step.ref] = before
+    ref = max(longest, key=longest.get, default=None)
+    chain = []
+    while ref is not None:
+        chain.append(ref)
+        ref = via[ref]
+    return chain[::-1]

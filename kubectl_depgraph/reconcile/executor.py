@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
 from kubectl_depgraph.errors import DepgraphError
-from kubectl_depgraph.judge.plan import StepResult
+from kubectl_depgraph.judge.plan import StepResult, critical_chain
 from kubectl_depgraph.judge.status import State, classify, revision_behind
 from kubectl_depgraph.model import HELMRELEASE, KUSTOMIZATION, SOURCE_KINDS, ObjectRef
 from kubectl_depgraph.timeutil import format_duration
@@ -193,24 +193,6 @@ def list_schedule(steps, durations, parallel):
             if waiting[user] == 0:
                 heapq.heappush(ready, (-remaining[user], index[user], user))
     return now
-
-
-def critical_chain(steps, durations):
-    """The refs of the longest chain of durations along `needs` (steps in dependency
-    order), first step first: the critical path, whose durations sum to critical_path()."""
-    longest, via = {}, {}
-    for step in steps:
-        if step.ref not in durations:
-            continue
-        before = max((n for n in step.needs if n in longest), key=longest.get, default=None)
-        longest[step.ref] = durations[step.ref] + (longest[before] if before is not None else 0.0)
-        via[step.ref] = before
-    ref = max(longest, key=longest.get, default=None)
-    chain = []
-    while ref is not None:
-        chain.append(ref)
-        ref = via[ref]
-    return chain[::-1]
 
 
 def critical_path(steps, durations):

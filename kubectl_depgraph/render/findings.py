@@ -6,7 +6,7 @@ joining them gives paths an editor or GitHub can open from the working directory
 
 import posixpath
 
-from kubectl_depgraph.judge.check import SEVERITIES, counts
+from kubectl_depgraph.judge.rules import SEVERITIES, counts
 from kubectl_depgraph.render.data import SCHEMA, to_json
 from kubectl_depgraph.render.style import Style
 from kubectl_depgraph.text import counted

@@ -11,8 +11,7 @@ args.critical=true (Mermaid: `crit`); their durations sum to Outcome.critical_pa
 import json
 from typing import NamedTuple, Optional
 
-from kubectl_depgraph.judge.plan import StepResult
-from kubectl_depgraph.reconcile.executor import critical_chain
+from kubectl_depgraph.judge.plan import StepResult, critical_chain
 from kubectl_depgraph.timeutil import format_duration
 
 PROCESS = "kubectl depgraph reconcile"

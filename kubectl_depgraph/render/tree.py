@@ -4,6 +4,7 @@ children are their dependents; reverse: children are what a node depends on."""
 from kubectl_depgraph.render.style import Style, one_line, short_revision
 from kubectl_depgraph.judge.status import State, classify, revision_behind
 from kubectl_depgraph.model import cycle_path
+from kubectl_depgraph.text import counted
 
 
 def node_label(graph, ref, style, with_message=True):
@@ -30,6 +31,11 @@ def node_label(graph, ref, style, with_message=True):
     if verdict.state is State.UNKNOWN:
         parts = parts[:2]
     return "  ".join(p for p in [" ".join(parts), detail] if p)
+
+
+def cluster_heading(scope, graph, style):
+    """`clusters/staging: 6 objects`, above that cluster's forest (--path at a repository)."""
+    return style.paint(f"{scope}: {counted(len(graph.objects), 'object')}", bold=True)
 
 
 def render_tree(graph, starts=None, reverse=False, depth=None, sources=False, style=Style()):
