@@ -370,3 +370,26 @@ def test_unreached_files_are_one_info_finding():
     assert f.message == ("10 files with Flux objects are applied by no cluster folder, so left out of "
                          "every graph: old/0.yaml, old/1.yaml, old/2.yaml, old/3.yaml, old/4.yaml, "
                          "old/5.yaml, old/6.yaml, old/7.yaml and 2 more")
+
+
+def test_wait_together_with_health_checks_ignores_them():
+    doc = ks("infra", wait=True, healthChecks=[{"apiVersion": "helm.toolkit.fluxcd.io/v2",
+                                                "kind": "HelmRelease", "name": "ingress",
+                                                "namespace": "ingress"}])
+    (f,) = [f for f in static(doc) if f.id == "DG015"]
+    assert f.message == ("Kustomization flux-system/infra sets wait: true and healthChecks "
+                         "(hr/ingress/ingress): with wait the controller checks everything it "
+                         "applies and ignores the healthChecks list")
+
+
+def test_wait_on_a_kustomization_that_applies_a_suspended_release():
+    from kubectl_depgraph.graph import DepGraph
+    from kubectl_depgraph.model import Origin, parse_object
+    apps = parse_object(dict(ks("apps", wait=True), status=None), origin=Origin("clusters/prod/apps.yaml", 1))
+    release = parse_object(dict(hr("podinfo", suspend=True), status=None),
+                           origin=Origin("apps/podinfo.yaml", 1, (), "Kustomization flux-system/apps"))
+    (f,) = [f for f in check(DepGraph.from_objects([apps, release])) if f.id == "DG016"]
+    assert (f.severity, str(f.origin)) == ("warning", "clusters/prod/apps.yaml:1")
+    assert f.message == ("Kustomization flux-system/apps applies HelmRelease apps/podinfo, which is "
+                         "suspended, with wait: true: it waits for the release until its timeout, and "
+                         "so do its dependents")

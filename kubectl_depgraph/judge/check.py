@@ -34,6 +34,8 @@ def check(graph, *, duplicates=(), has_status=False, namespaces_read=None,
     findings += _without_readiness(ctx)
     findings += _deep_chains(ctx, max_depth)
     findings += _crd_prune(graph)
+    findings += _wait_with_health_checks(graph)
+    findings += _wait_on_suspended(graph)
     if has_status:
         findings += _suspended(ctx)
         findings += _not_visible(ctx)
@@ -292,6 +294,34 @@ def _crd_prune(graph):
                        "renaming it deletes the CRDs and every custom resource of those kinds",
                        f"set spec.prune: false on {_label(obj.ref)}, or annotate the CRDs "
                        "kustomize.toolkit.fluxcd.io/prune: disabled")
+
+
+def _wait_with_health_checks(graph):
+    # kustomize-controller: with wait: true it health-checks everything it applied and
+    # ignores spec.healthChecks (flux docs, Kustomization "Health assessment").
+    for obj in graph.objects:
+        if obj.ref.kind == KUSTOMIZATION and obj.wait and obj.health_checks:
+            listed = _listing(list(obj.health_checks))
+            yield _finding("DG015", [obj.ref], obj.origin,
+                           f"{_label(obj.ref)} sets wait: true and healthChecks ({listed}): with wait "
+                           "the controller checks everything it applies and ignores the healthChecks list")
+
+
+def _wait_on_suspended(graph):
+    # A suspended HelmRelease is never reconciled, so its Kustomization's wait never ends.
+    for obj in graph.objects:
+        if obj.ref.kind != HELMRELEASE or not obj.suspended or not obj.origin or not obj.origin.via:
+            continue
+        _, ns_name = obj.origin.via.split(" ", 1)
+        ns, name = ns_name.split("/", 1)
+        parent = graph.obj(ObjectRef(KUSTOMIZATION, ns, name))
+        if parent is None or not parent.wait:
+            continue
+        yield _finding("DG016", [parent.ref, obj.ref], parent.origin,
+                       f"{_label(parent.ref)} applies {_label(obj.ref)}, which is suspended, with wait: "
+                       f"true: it waits for the release until its timeout, and so do its dependents",
+                       f"resume {obj.ref.short}, or set spec.wait: false on {_label(parent.ref)} while "
+                       "the release is suspended")
 
 
 def _suspended(ctx):

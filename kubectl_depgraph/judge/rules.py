@@ -50,6 +50,10 @@ RULES = {r.id: r for r in (
          "correct the kind, name or namespace of the ResourceSet's dependsOn entry, or remove it"),
     Rule("DG014", "unreached-file", INFO,
          "list the file in a cluster's kustomization.yaml, or delete it"),
+    Rule("DG015", "wait-ignores-health-checks", WARNING,
+         "drop spec.wait (to keep the listed health checks) or drop spec.healthChecks"),
+    Rule("DG016", "wait-on-suspended-release", WARNING,
+         "resume the HelmRelease, or set spec.wait: false while it is suspended"),
 )}
 _BY_NAME = {r.name: r for r in RULES.values()}
 
