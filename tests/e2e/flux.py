@@ -44,7 +44,7 @@ def kustomization(name: str, namespace: str, path: str, source: tuple[str, str],
         ns, _, nm = d.rpartition("/")
         deps.append({"name": nm, **({"namespace": ns} if ns else {})})
     body = {"interval": interval, "retryInterval": retry, "path": path, "prune": True,
-            "timeout": "30s",
+            "timeout": "30s", "wait": True,
             "sourceRef": {"kind": "GitRepository", "name": source[1], "namespace": source[0]},
             **spec}
     if deps:

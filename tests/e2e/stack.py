@@ -87,7 +87,6 @@ def go_env() -> dict:
     env = dict(os.environ)
     env["GOTOOLCHAIN"] = "local"
     env["GOFLAGS"] = "-mod=mod"
-    env.setdefault("CGO_ENABLED", "0")
     env["PATH"] = str(Path(go_binary()).parent) + os.pathsep + env.get("PATH", "")
     return env
 
@@ -359,6 +358,7 @@ class Stack:
 
         t2 = time.monotonic()
         env = {"KUBECONFIG": str(self.admin_kubeconfig), "RUNTIME_NAMESPACE": "flux-system"}
+        (w / "storage").mkdir()
         self.storage_port = free_port()
         src_health = free_port()
         self._spawn("source-controller", [
