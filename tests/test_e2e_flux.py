@@ -11,6 +11,7 @@ requests during those commands may be a write.
 from __future__ import annotations
 
 import atexit
+import copy
 import itertools
 import json
 import os
@@ -81,6 +82,12 @@ class E2E:
         env.update(KUBECONFIG=str(stack.plugin_kubeconfig), KUBECACHEDIR=str(tmp_path / "kubecache"),
                    PATH=str(bindir) + os.pathsep + "/usr/bin:/bin", NO_COLOR="1")
         self.env = env
+
+    def with_cache(self, tmp_path) -> "E2E":
+        """The same scenario, with this test's own KUBECACHEDIR."""
+        other = copy.copy(self)
+        other.env = {**self.env, "KUBECACHEDIR": str(tmp_path / "kubecache")}
+        return other
 
     def ns(self, suffix: str) -> str:
         name = f"{self.prefix}-{suffix}"
@@ -154,6 +161,11 @@ class E2E:
         out = self.read_only("check", "-o", "json", *args)
         assert out.code in (0, 1), (out.code, out.stderr)
         return out.code, json.loads(out.stdout)
+
+
+def scenario_handle(flux_stack, tmp_path_factory, kubectl_path, label: str) -> E2E:
+    """An E2E handle for a module-scoped scenario (set up once, asserted on by several tests)."""
+    return E2E(flux_stack, tmp_path_factory.mktemp(label), kubectl_path, label)
 
 
 @pytest.fixture
@@ -233,111 +245,220 @@ def test_healthy_fan_in_fan_out_across_namespaces(e2e):
     assert order.index(("gitrepositories", a, "repo")) < order.index(("kustomizations", a, "base"))
 
 
-def test_health_check_failure_blocks_the_chain(e2e):
-    a = e2e.ns("a")
-    repo = e2e.repo({
+# -- 2. a health check that cannot pass (no kubelet, no controller-manager) and the chain
+#       waiting behind it; an independent object next to it.
+
+
+@pytest.fixture(scope="module")
+def health(flux_stack, tmp_path_factory, kubectl_path) -> E2E:
+    e = scenario_handle(flux_stack, tmp_path_factory, kubectl_path, "health")
+    a = e.a = e.ns("a")
+    repo = e.repo({
         "infra/deploy.yaml": deployment("web", a),
         "apps/cm.yaml": configmap("apps", a),
         "other/cm.yaml": configmap("other", a),
     })
     src = (a, "repo")
-    e2e.apply(
+    # interval/retryInterval 1h: after its first failure `infra` stays failed (no retry
+    # flipping it back to Progressing while the assertions run).
+    e.apply(
         gitrepository("repo", a, repo.url),
-        kustomization("infra", a, "./infra", src, timeout="10s", healthChecks=[
-            {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "namespace": a}]),
+        kustomization("infra", a, "./infra", src, timeout="10s", interval="1h", retry="1h",
+                      healthChecks=[{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web",
+                                     "namespace": a}]),
         kustomization("apps", a, "./apps", src, depends_on=["infra"]),
         kustomization("other", a, "./other", src),
     )
-    infra = e2e.wait_reason(a, "infra", "HealthCheckFailed", timeout=150)
-    status, _, message = flux.ready_reason(infra)
+    e.wait_reason(a, "infra", "HealthCheckFailed", timeout=150)
+    e.wait_reason(a, "apps", "DependencyNotReady")
+    e.wait_ready((a, "other"))
+    return e
+
+
+def test_health_check_failure_real_status(health):
+    a = health.a
+    status, _, message = flux.ready_reason(health.ks(a, "infra"))
     assert status == "False"
     assert re.fullmatch(rf"health check failed after [0-9.]+m?s: timeout waiting for: "
                         rf"\[Deployment/{a}/web status: 'InProgress'\]", message), message
-    apps = e2e.wait_reason(a, "apps", "DependencyNotReady")
-    assert flux.ready_reason(apps)[2] == f"dependency '{a}/infra' is not ready"
-    e2e.wait_ready((a, "other"))
+    assert flux.ready_reason(health.ks(a, "apps"))[1:] == (
+        "DependencyNotReady", f"dependency '{a}/infra' is not ready")
 
-    nodes = e2e.tree_json("-n", a)
+
+def test_health_check_failure_tree(health, tmp_path):
+    h, a = health.with_cache(tmp_path), health.a
+    nodes = h.tree_json("-n", a)
     assert nodes[ks_id(a, "infra")]["status"] == "failed"
     assert nodes[ks_id(a, "infra")]["reason"] == "HealthCheckFailed"
     assert nodes[ks_id(a, "apps")]["status"] == "waiting"
+    assert nodes[ks_id(a, "apps")]["reason"] == "DependencyNotReady"
     assert nodes[ks_id(a, "apps")]["dependsOn"] == [ks_id(a, "infra")]
     assert nodes[ks_id(a, "other")]["status"] == "ready"
+    text = h.read_only("tree", "-n", a)
+    assert text.code == 0
+    assert re.search(rf"ks/{a}/infra failed\s+HealthCheckFailed", text.stdout), text.stdout
+    assert re.search(rf"└── . ks/{a}/apps waiting", text.stdout), text.stdout
 
-    why = e2e.why_json("apps", "-n", a)
+
+def test_health_check_failure_why_name(health, tmp_path):
+    h, a = health.with_cache(tmp_path), health.a
+    why = h.why_json("apps", "-n", a)
+    assert why["status"] == "waiting"
     assert [(rc["id"], rc["label"]) for rc in why["rootCauses"]] == [
         (ks_id(a, "infra"), "health check failed")]
-    assert f"Deployment/{a}/web" in why["rootCauses"][0]["summary"]
-    hop = [e for e in why["blockedEdges"] if e["from"] == ks_id(a, "apps")]
-    assert hop and hop[0]["label"] == "not ready"
-    assert any(step["events"] for step in why["chain"]), "the controllers' events were not read"
+    assert f"Deployment/{a}/web (InProgress)" in why["rootCauses"][0]["summary"]
     assert why["eventsRead"] is True
+    events = {(ev["reason"], ev["component"]) for step in why["chain"] for ev in step["events"]}
+    assert ("HealthCheckFailed", "kustomize-controller") in events
+    assert ("DependencyNotReady", "kustomize-controller") in events
+    assert h.read_only("why", "apps", "-n", a, "--exit-code").code == 3
+    text = h.read_only("why", "apps", "-n", a)
+    assert "Root cause (1):" in text.stdout and f"ks/{a}/infra  health check failed" in text.stdout
 
-    incident = e2e.why_json("-n", a)
+
+@pytest.mark.xfail(strict=True, reason="plugin: a dependency whose status.observedGeneration is -1 "
+                   "(never succeeded) but whose Ready condition is current is labelled "
+                   "'not observed yet' instead of 'not ready'")
+def test_health_check_failure_why_edge_label(health, tmp_path):
+    h, a = health.with_cache(tmp_path), health.a
+    why = h.why_json("apps", "-n", a)
+    hop = [e for e in why["blockedEdges"] if e["from"] == ks_id(a, "apps")]
+    assert hop[0]["label"] == "not ready"
+
+
+def test_health_check_failure_why_all(health, tmp_path):
+    h, a = health.with_cache(tmp_path), health.a
+    incident = h.why_json("-n", a)
     causes = {rc["id"]: rc for rc in incident["rootCauses"]}
     assert list(causes) == [ks_id(a, "infra")]
     assert causes[ks_id(a, "infra")]["label"] == "health check failed"
     assert causes[ks_id(a, "infra")]["blocks"] == [ks_id(a, "apps")]
-    assert e2e.read_only("why", "apps", "-n", a, "--exit-code").code == 3
+    assert incident["summary"]["rootCauses"] == 1
 
-    code, report = e2e.check_json("-n", a)
-    assert [f for f in findings_in(report, a) if f[0] in ("DG001", "DG002", "DG003")] == []
 
-    # Failures are isolated: `other` is reconciled, `apps` is skipped behind `infra`.
-    out = e2e.run("reconcile", "--no-flux", "--timeout", "60s",
-                  f"ks/{a}/infra", f"ks/{a}/apps", f"ks/{a}/other")
+def test_health_check_failure_check(health, tmp_path):
+    h, a = health.with_cache(tmp_path), health.a
+    code, report = h.check_json("-n", a)
+    assert code == 0 and findings_in(report, a) == []
+
+
+def test_health_check_failure_reconcile_isolates_failure(health, tmp_path):
+    h, a = health.with_cache(tmp_path), health.a
+    offset = h.stack.audit_offset()
+    out = h.run("reconcile", "--no-flux", "--timeout", "90s",
+                f"ks/{a}/infra", f"ks/{a}/apps", f"ks/{a}/other")
     assert out.code == 1, out.stderr + out.stdout
-    assert re.search(rf"Kustomization/{a}/other ready", out.stderr), out.stderr
-    assert re.search(rf"Kustomization/{a}/infra.*HealthCheckFailed|health check failed", out.stderr + out.stdout)
-    assert re.search(rf"Kustomization/{a}/apps.*skipped|skipped.*Kustomization/{a}/apps", out.stderr + out.stdout, re.S)
+    assert re.search(rf"Kustomization/{a}/other ready in", out.stderr), out.stderr
+    assert re.search(rf"Kustomization/{a}/infra failed after .*health check failed", out.stderr), out.stderr
+    assert re.search(rf"Kustomization/{a}/apps skipped", out.stderr), out.stderr
+    patched = [ev["objectRef"]["name"] for ev in h.stack.audit_events(offset)
+               if ev["verb"] == "patch" and ev["objectRef"]["resource"] == "kustomizations"]
+    assert sorted(patched) == ["infra", "other"], patched      # apps is never annotated
+    assert [ev["objectRef"]["name"] for ev in h.stack.audit_events(offset)
+            if ev["verb"] == "patch" and ev["objectRef"]["resource"] == "gitrepositories"] == ["repo"]
 
 
-def test_git_repository_missing_repo_and_branch(e2e):
-    a = e2e.ns("a")
-    repo = e2e.repo({"app/cm.yaml": configmap("app", a)})
-    e2e.apply(
-        gitrepository("no-repo", a, e2e.git.repo_url("does-not-exist")),
+# -- 4. sources that cannot be fetched: a missing repository, a missing branch.
+
+
+@pytest.fixture(scope="module")
+def broken_sources(flux_stack, tmp_path_factory, kubectl_path) -> E2E:
+    e = scenario_handle(flux_stack, tmp_path_factory, kubectl_path, "gitfail")
+    a = e.a = e.ns("a")
+    repo = e.repo({"app/cm.yaml": configmap("app", a)})
+    e.git_url = e.git.url
+    e.apply(
+        gitrepository("no-repo", a, e.git.repo_url("does-not-exist")),
         gitrepository("no-branch", a, repo.url, branch="no-such-branch"),
         kustomization("from-no-repo", a, "./app", (a, "no-repo")),
         kustomization("from-no-branch", a, "./app", (a, "no-branch")),
         kustomization("behind", a, "./app", (a, "no-branch"), depends_on=["from-no-branch"]),
     )
     for name in ("no-repo", "no-branch"):
-        e2e.wait(f"gitrepo {name} failing", lambda: (flux.ready_reason(e2e.gitrepo(a, name))
-                                                     or ("",))[0] == "False")
-    no_repo, no_branch = e2e.gitrepo(a, "no-repo"), e2e.gitrepo(a, "no-branch")
-    assert flux.ready_reason(no_repo)[1] == "GitOperationFailed", flux.ready_reason(no_repo)
-    assert flux.ready_reason(no_branch)[1] == "GitOperationFailed", flux.ready_reason(no_branch)
-    assert "no-such-branch" in flux.ready_reason(no_branch)[2]
-    ks = e2e.wait_reason(a, "from-no-repo", "ArtifactFailed")
-    assert flux.ready_reason(ks)[2] == "Source artifact not found, retrying in 5s"
-    e2e.wait_reason(a, "from-no-branch", "ArtifactFailed")
-    e2e.wait_reason(a, "behind", "ArtifactFailed")   # its own source first hides the dependency
+        e.wait(f"gitrepo {name} failing",
+               lambda: (flux.ready_reason(e.gitrepo(a, name)) or ("",))[0] == "False")
+    for name in ("from-no-repo", "from-no-branch", "behind"):
+        e.wait_reason(a, name, "ArtifactFailed")
+    return e
 
-    nodes = e2e.tree_json("-n", a)
+
+def test_broken_sources_real_status(broken_sources):
+    e, a = broken_sources, broken_sources.a
+    repo_url = e.git.repo_url(e.prefix)
+    assert flux.ready_reason(e.gitrepo(a, "no-repo")) == (
+        "False", "GitOperationFailed",
+        f"failed to checkout and determine revision: unable to clone "
+        f"'{e.git.repo_url('does-not-exist')}': repository not found: ")
+    assert flux.ready_reason(e.gitrepo(a, "no-branch")) == (
+        "False", "GitOperationFailed",
+        f"failed to checkout and determine revision: unable to clone '{repo_url}': "
+        f"couldn't find remote ref \"refs/heads/no-such-branch\"")
+    for name in ("from-no-repo", "from-no-branch", "behind"):   # own source first: hides dependsOn
+        ks = e.ks(a, name)
+        assert flux.ready_reason(ks) == ("False", "ArtifactFailed",
+                                         "Source artifact not found, retrying in 5s")
+        assert ks["status"]["observedGeneration"] == -1
+
+
+def test_broken_sources_tree(broken_sources, tmp_path):
+    e, a = broken_sources.with_cache(tmp_path), broken_sources.a
+    nodes = e.tree_json("-n", a, "--sources")
     assert nodes[ks_id(a, "from-no-repo")]["source"] == git_id(a, "no-repo")
-    assert nodes[ks_id(a, "from-no-repo")]["status"] == "failed"
-    assert nodes[ks_id(a, "from-no-repo")]["reason"] == "ArtifactFailed"
+    assert nodes[ks_id(a, "behind")]["dependsOn"] == [ks_id(a, "from-no-branch")]
+    assert nodes[ks_id(a, "from-no-repo")]["ready"] is False
 
-    why = e2e.why_json("from-no-repo", "-n", a)
-    assert [(rc["id"], rc["label"]) for rc in why["rootCauses"]] == [
-        (git_id(a, "no-repo"), "source GitOperationFailed")]
-    why = e2e.why_json("behind", "-n", a)
-    assert [rc["id"] for rc in why["rootCauses"]] == [git_id(a, "no-branch")]
 
-    incident = e2e.why_json("-n", a)
-    assert sorted(rc["id"] for rc in incident["rootCauses"]) == [
-        git_id(a, "no-branch"), git_id(a, "no-repo")]
+@pytest.mark.xfail(strict=True, reason="plugin: a Kustomization with Ready=False ArtifactFailed and "
+                   "status.observedGeneration -1 (as kustomize-controller leaves it) is shown "
+                   "'stale GenerationNotObserved' instead of 'failed ArtifactFailed'")
+def test_broken_sources_tree_status(broken_sources, tmp_path):
+    e, a = broken_sources.with_cache(tmp_path), broken_sources.a
+    nodes = e.tree_json("-n", a)
+    assert (nodes[ks_id(a, "from-no-repo")]["status"],
+            nodes[ks_id(a, "from-no-repo")]["reason"]) == ("failed", "ArtifactFailed")
 
-    out = e2e.run("reconcile", "--no-flux", "--timeout", "30s", f"ks/{a}/from-no-repo")
+
+def test_broken_sources_why(broken_sources, tmp_path):
+    e, a = broken_sources.with_cache(tmp_path), broken_sources.a
+    why = e.why_json("from-no-repo", "-n", a)
+    labels = {rc["id"]: rc["label"] for rc in why["rootCauses"]}
+    assert labels[git_id(a, "no-repo")] == "source GitOperationFailed"
+    source_link = [l for l in why["chain"][0]["links"] if l["via"] == "source"]
+    assert source_link[0]["to"] == git_id(a, "no-repo") and source_link[0]["blocked"] is True
+    why = e.why_json("behind", "-n", a)
+    assert git_id(a, "no-branch") in {rc["id"] for rc in why["rootCauses"]}
+    incident = e.why_json("-n", a)
+    ids = {rc["id"] for rc in incident["rootCauses"]}
+    assert {git_id(a, "no-branch"), git_id(a, "no-repo")} <= ids
+
+
+@pytest.mark.xfail(strict=True, reason="plugin: a Kustomization waiting on a failed source "
+                   "(ArtifactFailed, observedGeneration -1) is listed as a root cause of its own "
+                   "('not observed yet') next to the GitRepository")
+def test_broken_sources_why_single_root_cause(broken_sources, tmp_path):
+    e, a = broken_sources.with_cache(tmp_path), broken_sources.a
+    why = e.why_json("from-no-repo", "-n", a)
+    assert [rc["id"] for rc in why["rootCauses"]] == [git_id(a, "no-repo")]
+
+
+def test_broken_sources_reconcile_fails(broken_sources, tmp_path):
+    e, a = broken_sources.with_cache(tmp_path), broken_sources.a
+    out = e.run("reconcile", "--no-flux", "--timeout", "30s", f"ks/{a}/from-no-repo")
     assert out.code == 1, out.stderr + out.stdout
+    assert re.search(rf"GitRepository/{a}/no-repo failed after .*unable to clone", out.stderr), out.stderr
+    assert re.search(rf"Kustomization/{a}/from-no-repo skipped", out.stderr), out.stderr
 
 
-def test_missing_dependency_cycle_and_suspended_dependency(e2e):
-    a = e2e.ns("a")
-    repo = e2e.repo({"app/cm.yaml": configmap("app", a)})
+# -- 5. dependency mistakes: a missing object, a two-object cycle, a suspended dependency.
+
+
+@pytest.fixture(scope="module")
+def mistakes(flux_stack, tmp_path_factory, kubectl_path) -> E2E:
+    e = scenario_handle(flux_stack, tmp_path_factory, kubectl_path, "mistakes")
+    a = e.a = e.ns("a")
+    repo = e.repo({"app/cm.yaml": configmap("app", a)})
     src = (a, "repo")
-    e2e.apply(
+    e.apply(
         gitrepository("repo", a, repo.url),
         kustomization("orphan", a, "./app", src, depends_on=["ghost"]),
         kustomization("c1", a, "./app", src, depends_on=["c2"]),
@@ -345,43 +466,77 @@ def test_missing_dependency_cycle_and_suspended_dependency(e2e):
         kustomization("paused", a, "./app", src, suspend=True),
         kustomization("behind-paused", a, "./app", src, depends_on=["paused"]),
     )
-    orphan = e2e.wait_reason(a, "orphan", "DependencyNotReady")
-    assert flux.ready_reason(orphan)[2] == (
+    for name in ("orphan", "c1", "c2", "behind-paused"):
+        e.wait_reason(a, name, "DependencyNotReady")
+    return e
+
+
+def test_mistakes_real_status(mistakes):
+    e, a = mistakes, mistakes.a
+    assert flux.ready_reason(e.ks(a, "orphan"))[2] == (
         f"dependency '{a}/ghost' not found: "
         f"kustomizations.kustomize.toolkit.fluxcd.io \"ghost\" not found")
-    c1 = e2e.wait_reason(a, "c1", "DependencyNotReady")
-    assert flux.ready_reason(c1)[2] == f"dependency '{a}/c2' is not ready"
-    e2e.wait_reason(a, "c2", "DependencyNotReady")
-    behind = e2e.wait_reason(a, "behind-paused", "DependencyNotReady")
-    assert flux.ready_reason(behind)[2] == f"dependency '{a}/paused' is not ready"
-    assert flux.condition(e2e.ks(a, "paused")) is None     # suspended from the start: no status
+    assert flux.ready_reason(e.ks(a, "c1"))[2] == f"dependency '{a}/c2' is not ready"
+    assert flux.ready_reason(e.ks(a, "c2"))[2] == f"dependency '{a}/c1' is not ready"
+    assert flux.ready_reason(e.ks(a, "behind-paused"))[2] == f"dependency '{a}/paused' is not ready"
+    paused = e.ks(a, "paused")
+    assert flux.condition(paused) is None      # suspended from the start: never reconciled
+    assert paused["status"] == {"observedGeneration": -1}
 
-    nodes = e2e.tree_json("-n", a)
+
+def test_mistakes_tree(mistakes, tmp_path):
+    e, a = mistakes.with_cache(tmp_path), mistakes.a
+    nodes = e.tree_json("-n", a)
     assert nodes[ks_id(a, "orphan")]["status"] == "waiting"
     assert nodes[ks_id(a, "orphan")]["dependsOn"] == [ks_id(a, "ghost")]
     assert nodes[ks_id(a, "paused")]["status"] == "suspended"
+    assert nodes[ks_id(a, "behind-paused")]["dependsOn"] == [ks_id(a, "paused")]
     assert nodes[ks_id(a, "c1")]["dependsOn"] == [ks_id(a, "c2")]
+    assert nodes[ks_id(a, "c2")]["dependsOn"] == [ks_id(a, "c1")]
+    text = e.read_only("tree", "-n", a)
+    assert f"cycle: ks/{a}/c1 → ks/{a}/c2 → ks/{a}/c1" in text.stdout, text.stdout
 
-    assert [(rc["id"], rc["label"]) for rc in e2e.why_json("orphan", "-n", a)["rootCauses"]] == [
+
+def test_mistakes_why(mistakes, tmp_path):
+    e, a = mistakes.with_cache(tmp_path), mistakes.a
+    assert [(rc["id"], rc["label"]) for rc in e.why_json("orphan", "-n", a)["rootCauses"]] == [
         (ks_id(a, "ghost"), "missing")]
-    cyc = e2e.why_json("c1", "-n", a)
-    assert [rc["label"] for rc in cyc["rootCauses"]] == ["cycle"]
-    sus = e2e.why_json("behind-paused", "-n", a)
-    assert [(rc["id"], rc["label"]) for rc in sus["rootCauses"]] == [(ks_id(a, "paused"), "suspended")]
+    assert [rc["label"] for rc in e.why_json("c1", "-n", a)["rootCauses"]] == ["cycle"]
+    assert [(rc["id"], rc["label"]) for rc in e.why_json("behind-paused", "-n", a)["rootCauses"]] == [
+        (ks_id(a, "paused"), "suspended")]
+    incident = e.why_json("-n", a)
+    labels = sorted(rc["label"] for rc in incident["rootCauses"])
+    assert labels == ["cycle", "missing", "suspended"], incident["rootCauses"]
 
-    code, report = e2e.check_json("-n", a)
+
+def test_mistakes_check(mistakes, tmp_path):
+    e, a = mistakes.with_cache(tmp_path), mistakes.a
+    code, report = e.check_json("-n", a)
     assert code == 1
-    found = findings_in(report, a)
-    ids = sorted({f[0] for f in found})
-    assert "DG001" in ids and "DG002" in ids and "DG010" in ids, found
+    found = sorted(findings_in(report, a))
+    assert ("DG001", [ks_id(a, "c1"), ks_id(a, "c2")]) in found or \
+        any(f[0] == "DG001" and set(f[1]) >= {ks_id(a, "c1"), ks_id(a, "c2")} for f in found), found
+    assert any(f[0] == "DG002" and f[1][:2] == [ks_id(a, "orphan"), ks_id(a, "ghost")] for f in found), found
+    assert any(f[0] == "DG010" and f[1][0] == ks_id(a, "paused") for f in found), found
+    assert {f[0] for f in found} == {"DG001", "DG002", "DG010"}, found
 
-    # reconcile: the cycle and the suspended object are skipped, never annotated.
-    offset = e2e.stack.audit_offset()
-    out = e2e.run("reconcile", "--no-flux", "--timeout", "30s", "-n", a)
+
+def test_mistakes_reconcile_skips(mistakes, tmp_path):
+    e, a = mistakes.with_cache(tmp_path), mistakes.a
+    offset = e.stack.audit_offset()
+    out = e.run("reconcile", "--no-flux", "--timeout", "30s", "-n", a)
     assert out.code == 1, out.stderr + out.stdout
-    patched = {ev["objectRef"]["name"] for ev in e2e.stack.audit_events(offset)
+    patched = {ev["objectRef"]["name"] for ev in e.stack.audit_events(offset)
                if ev["verb"] == "patch" and ev["objectRef"]["resource"] == "kustomizations"}
     assert not patched & {"c1", "c2", "paused", "behind-paused"}, patched
+    rows = {line.split()[0]: line for line in out.stdout.splitlines()[1:] if line.strip()}
+    results = {k: v.split()[1] for k, v in rows.items() if k.startswith("Kustomization/")}
+    assert results == {ks_id(a, "paused"): "suspended", ks_id(a, "behind-paused"): "skipped",
+                       ks_id(a, "orphan"): "skipped", ks_id(a, "c1"): "skipped",
+                       ks_id(a, "c2"): "skipped"}, out.stdout
+    assert "does not exist" in rows[ks_id(a, "orphan")]
+    assert "dependency cycle, not reconciled" in out.stderr
+    assert patched == set()         # nothing could be reconciled, so nothing was annotated
 
 
 def test_new_commit_rolled_out_in_order(e2e):
