@@ -1432,16 +1432,20 @@ class FluxController:
                 rev = beh.new_revision or (st.get("artifact") or {}).get("revision") \
                     or "main@sha1:" + "0" * 40
                 if beh.outcome == "fail":
+                    # As source-controller 1.9 shows it: the clone error names the URL, and a
+                    # source that never fetched keeps status.observedGeneration -1.
+                    url = (obj.get("spec") or {}).get("url", "")
                     set_condition(obj, "Ready", "False", beh.reason or "GitOperationFailed",
                                   beh.message or "failed to checkout and determine revision: "
-                                                 "unable to clone: authentication required")
+                                                 f"unable to clone '{url}': authentication required")
                     result = "failed"
+                    st.setdefault("observedGeneration", -1)
                 else:
                     st.setdefault("artifact", {})["revision"] = rev
                     set_condition(obj, "Ready", "True", "Succeeded", f"stored artifact for revision '{rev}'"
                                   if kind != "HelmRepository" else f"stored artifact: revision '{rev}'")
                     result = "ready"
-                st["observedGeneration"] = gen
+                    st["observedGeneration"] = gen
             else:
                 result = self._finish_dependent(obj, beh, st, gen)
             if h.requested_at is not None:
@@ -1471,7 +1475,9 @@ class FluxController:
                 f"Helm upgrade failed for release {obj['metadata']['namespace']}/"
                 f"{_release_name(obj)} with chart {_chart_name(obj)}: context deadline exceeded")
             set_condition(obj, "Ready", "False", reason, msg)
-            st["observedGeneration"] = gen
+            # kustomize-controller 1.9 records observedGeneration only for a successful
+            # reconciliation: an object that never succeeded keeps -1.
+            st.setdefault("observedGeneration", -1)
             self._event(obj, "Warning", reason, msg)
             return "failed"
         if kind == "Kustomization":

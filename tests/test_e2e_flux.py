@@ -29,9 +29,13 @@ from tests.e2e.stack import (COMPONENTS, WRITE_VERBS, BuildError, Stack, StackEr
 # --------------------------------------------------------------------------- the stack
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def flux_stack(tmp_path_factory, kubectl_path):
-    """etcd + kube-apiserver + source-controller + kustomize-controller + a Git server."""
+    """etcd + kube-apiserver + source-controller + kustomize-controller + a Git server.
+
+    Module-scoped (this is the only module using it): the processes stop as soon as the e2e
+    tests are done, so they do not load the machine under the timing-sensitive fast tests.
+    The build itself is cached across sessions."""
     problem = None
     try:
         ensure_tools()
