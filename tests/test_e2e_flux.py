@@ -233,6 +233,11 @@ def test_healthy_fan_in_fan_out_across_namespaces(e2e):
 
     why = e2e.why_json("top", "-n", a)
     assert why["ready"] is True and why["status"] == "ready"
+    assert why["rootCauses"] == []
+    for ns in (a, b):
+        incident = e2e.why_json("-n", ns)
+        assert incident["rootCauses"] == [] and incident["notReady"] == []
+    assert e2e.read_only("why", "top", "-n", a, "--exit-code").code == 0
     code, report = e2e.check_json()
     assert findings_in(report, a, b) == []
 
