@@ -1440,6 +1440,11 @@ class FluxController:
                                                  f"unable to clone '{url}': authentication required")
                     result = "failed"
                     st.setdefault("observedGeneration", -1)
+                    # source-controller keeps retrying: Reconciling=True ProgressingWithRetry,
+                    # and FetchFailed=True carries the same error.
+                    set_condition(obj, "Reconciling", "True", "ProgressingWithRetry", "building artifact")
+                    ready = condition(obj, "Ready")
+                    set_condition(obj, "FetchFailed", "True", ready["reason"], ready["message"])
                 else:
                     st.setdefault("artifact", {})["revision"] = rev
                     set_condition(obj, "Ready", "True", "Succeeded", f"stored artifact for revision '{rev}'"
@@ -1475,6 +1480,13 @@ class FluxController:
                 f"Helm upgrade failed for release {obj['metadata']['namespace']}/"
                 f"{_release_name(obj)} with chart {_chart_name(obj)}: context deadline exceeded")
             set_condition(obj, "Ready", "False", reason, msg)
+            if kind == "Kustomization" and reason == "HealthCheckFailed":
+                # As kustomize-controller 1.9 leaves a failed health check: Healthy=False with
+                # the message after "health check failed after <d>: ", and Reconciling=True
+                # ProgressingWithRetry (the retry is scheduled) next to Ready=False.
+                set_condition(obj, "Healthy", "False", reason, msg.split(": ", 1)[-1])
+                set_condition(obj, "Reconciling", "True", "ProgressingWithRetry",
+                              f"Running health checks for revision {rev} with a timeout of 30s")
             # kustomize-controller 1.9 records observedGeneration only for a successful
             # reconciliation: an object that never succeeded keeps -1.
             st.setdefault("observedGeneration", -1)
@@ -1483,7 +1495,7 @@ class FluxController:
         if kind == "Kustomization":
             msg = f"Applied revision: {rev}"
             set_condition(obj, "Ready", "True", "ReconciliationSucceeded", msg)
-            set_condition(obj, "Healthy", "True", "Succeeded", "Health check passed")
+            set_condition(obj, "Healthy", "True", "Succeeded", "Health check passed in 21.823ms")
             st["lastAppliedRevision"] = rev
             self._event(obj, "Normal", "ReconciliationSucceeded",
                         f"Reconciliation finished in 52ms, next run in 10m0s")
