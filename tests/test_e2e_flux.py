@@ -394,14 +394,20 @@ def broken_sources(flux_stack, tmp_path_factory, kubectl_path) -> E2E:
 def test_broken_sources_real_status(broken_sources):
     e, a = broken_sources, broken_sources.a
     repo_url = e.git.repo_url(e.prefix)
-    assert flux.ready_reason(e.gitrepo(a, "no-repo")) == (
-        "False", "GitOperationFailed",
-        f"failed to checkout and determine revision: unable to clone "
-        f"'{e.git.repo_url('does-not-exist')}': repository not found: ")
-    assert flux.ready_reason(e.gitrepo(a, "no-branch")) == (
-        "False", "GitOperationFailed",
-        f"failed to checkout and determine revision: unable to clone '{repo_url}': "
-        f"couldn't find remote ref \"refs/heads/no-such-branch\"")
+    expected = {
+        "no-repo": ("False", "GitOperationFailed",
+                    f"failed to checkout and determine revision: unable to clone "
+                    f"'{e.git.repo_url('does-not-exist')}': repository not found: "),
+        "no-branch": ("False", "GitOperationFailed",
+                      f"failed to checkout and determine revision: unable to clone '{repo_url}': "
+                      f"couldn't find remote ref \"refs/heads/no-such-branch\""),
+    }
+    for name, want in expected.items():
+        # between retries; during one, Ready is Unknown "building artifact" for a moment
+        e.wait(f"gitrepo {name} {want}", lambda: flux.ready_reason(e.gitrepo(a, name)) == want, 60)
+        src = e.gitrepo(a, name)
+        assert flux.condition(src, "FetchFailed")["status"] == "True"
+        assert src["status"]["observedGeneration"] == -1
     for name in ("from-no-repo", "from-no-branch", "behind"):   # own source first: hides dependsOn
         ks = e.ks(a, name)
         assert flux.ready_reason(ks) == ("False", "ArtifactFailed",

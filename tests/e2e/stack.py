@@ -368,6 +368,10 @@ class Stack:
             f"--storage-path={w / 'storage'}",
             f"--storage-addr=127.0.0.1:{self.storage_port}",
             f"--storage-adv-addr=127.0.0.1:{self.storage_port}",
+            # A failing fetch is retried with backoff from --min-retry-delay (750ms by
+            # default), and each retry flips Ready to Unknown "building artifact" for a
+            # moment: space the retries so a failed source reads as failed.
+            "--min-retry-delay=30s", "--max-retry-delay=5m",
             "--log-level=debug"], env)
         ks_health = free_port()
         self._spawn("kustomize-controller", [
