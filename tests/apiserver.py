@@ -1483,16 +1483,25 @@ class FluxController:
                 rev = beh.new_revision or (st.get("artifact") or {}).get("revision") \
                     or "main@sha1:" + "0" * 40
                 if beh.outcome == "fail":
+                    # As source-controller 1.9 shows it: the clone error names the URL, and a
+                    # source that never fetched keeps status.observedGeneration -1.
+                    url = (obj.get("spec") or {}).get("url", "")
                     set_condition(obj, "Ready", "False", beh.reason or "GitOperationFailed",
                                   beh.message or "failed to checkout and determine revision: "
-                                                 "unable to clone: authentication required")
+                                                 f"unable to clone '{url}': authentication required")
                     result = "failed"
+                    st.setdefault("observedGeneration", -1)
+                    # source-controller keeps retrying: Reconciling=True ProgressingWithRetry,
+                    # and FetchFailed=True carries the same error.
+                    set_condition(obj, "Reconciling", "True", "ProgressingWithRetry", "building artifact")
+                    ready = condition(obj, "Ready")
+                    set_condition(obj, "FetchFailed", "True", ready["reason"], ready["message"])
                 else:
                     st.setdefault("artifact", {})["revision"] = rev
                     set_condition(obj, "Ready", "True", "Succeeded", f"stored artifact for revision '{rev}'"
                                   if kind != "HelmRepository" else f"stored artifact: revision '{rev}'")
                     result = "ready"
-                st["observedGeneration"] = gen
+                    st["observedGeneration"] = gen
             else:
                 result = self._finish_dependent(obj, beh, st, gen)
             if h.requested_at is not None:
@@ -1524,17 +1533,27 @@ class FluxController:
                 f"Helm upgrade failed for release {obj['metadata']['namespace']}/"
                 f"{_release_name(obj)} with chart {_chart_name(obj)}: context deadline exceeded")
             set_condition(obj, "Ready", "False", reason, msg)
-            # Like the real controllers: a failed run they will retry keeps Reconciling=True
-            # ProgressingWithRetry (kstatus: InProgress, so `flux reconcile` waits it out).
-            set_condition(obj, "Reconciling", "True", "ProgressingWithRetry",
-                          f"Detecting drift for revision {rev} with a timeout of 30s")
-            st["observedGeneration"] = gen
+            if kind == "Kustomization" and reason == "HealthCheckFailed":
+                # As kustomize-controller 1.9 leaves a failed health check: Healthy=False with
+                # the message after "health check failed after <d>: ", and Reconciling=True
+                # ProgressingWithRetry (the retry is scheduled) next to Ready=False.
+                set_condition(obj, "Healthy", "False", reason, msg.split(": ", 1)[-1])
+                set_condition(obj, "Reconciling", "True", "ProgressingWithRetry",
+                              f"Running health checks for revision {rev} with a timeout of 30s")
+            else:
+                # Like the real controllers: a failed run they will retry keeps Reconciling=True
+                # ProgressingWithRetry (kstatus: InProgress, so `flux reconcile` waits it out).
+                set_condition(obj, "Reconciling", "True", "ProgressingWithRetry",
+                              f"Detecting drift for revision {rev} with a timeout of 30s")
+            # The controllers record observedGeneration only for a successful reconciliation:
+            # an object that never succeeded keeps -1.
+            st.setdefault("observedGeneration", -1)
             self._event(obj, "Warning", reason, msg)
             return "failed"
         if kind == "Kustomization":
             msg = f"Applied revision: {rev}"
             set_condition(obj, "Ready", "True", "ReconciliationSucceeded", msg)
-            set_condition(obj, "Healthy", "True", "Succeeded", "Health check passed")
+            set_condition(obj, "Healthy", "True", "Succeeded", "Health check passed in 21.823ms")
             st["lastAppliedRevision"] = rev
             self._event(obj, "Normal", "ReconciliationSucceeded",
                         f"Reconciliation finished in 52ms, next run in 10m0s")

@@ -113,3 +113,22 @@ def test_dependency_problems_reads_both_controllers_messages():
                                "not found") == [("data/pg", "not found")]
     assert dependency_problems("dependency 'a/b' is not ready according to readyExpr eval") == [("a/b", "is not ready")]
     assert dependency_problems("Applied revision: main@sha1:abc") == []
+
+
+def test_a_source_retrying_a_failed_fetch_is_failed_not_progressing():
+    """source-controller, between retries: Ready=Unknown "building artifact", FetchFailed=True."""
+    from kubectl_depgraph.judge.status import State, classify
+    from kubectl_depgraph.model import parse_object
+    src = parse_object({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+        "metadata": {"name": "app", "namespace": "flux-system", "generation": 1},
+        "status": {"observedGeneration": -1, "conditions": [
+            {"type": "Reconciling", "status": "True", "reason": "ProgressingWithRetry",
+             "message": "building artifact", "observedGeneration": 1},
+            {"type": "Ready", "status": "Unknown", "reason": "ProgressingWithRetry",
+             "message": "building artifact", "observedGeneration": 1},
+            {"type": "FetchFailed", "status": "True", "reason": "GitOperationFailed",
+             "message": "failed to checkout and determine revision: repository not found",
+             "observedGeneration": 1}]}})
+    verdict = classify(src)
+    assert (verdict.state, verdict.reason) == (State.FAILED, "GitOperationFailed")

@@ -199,6 +199,11 @@ def ready_verdict(obj):
     since = ready.last_transition_time
     if ready.status == "False" and ready.reason == "DependencyNotReady":
         return Verdict(State.WAITING, ready.reason, ready.message, since)
+    # A source retrying a failed fetch shows Ready=Unknown "building artifact" for a while,
+    # FetchFailed=True still holding the error (seen with the real source-controller).
+    fetch = obj.condition("FetchFailed")
+    if ready.status != "True" and fetch is not None and fetch.status == "True":
+        return Verdict(State.FAILED, fetch.reason, fetch.message, since)
     failed = ready.status == "False" and ready.reason not in _NOT_FAILURE
     reconciling = obj.condition("Reconciling")
     reconciling = reconciling is not None and reconciling.status == "True"
