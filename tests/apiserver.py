@@ -1641,7 +1641,8 @@ class FluxController:
             ref = f"{dns}/{dep['name']}"
             d = self.server.store.objects.get(Store.key(rt, dns, dep["name"]))
             if d is None:
-                api_err = f'{kind}.{rt.group} "{dep["name"]}" not found'
+                # the API server's words, as the real controllers quote them (e2e)
+                api_err = f'{rt.qualified} "{dep["name"]}" not found'
                 if kind == "HelmRelease":
                     return f"unable to get '{ref}' dependency: {api_err}"
                 return f"dependency '{ref}' not found: {api_err}"

@@ -419,14 +419,14 @@ def test_controller_dependency_messages(apiserver):
     assert wait_for(lambda: len(ctl.handled(result="dependency-not-ready")) >= 4)
     assert ready_status(srv, "Kustomization", "a") == (
         "False", "DependencyNotReady", "dependency 'flux-system/missing' not found: "
-        "Kustomization.kustomize.toolkit.fluxcd.io \"missing\" not found")
+        "kustomizations.kustomize.toolkit.fluxcd.io \"missing\" not found")
     assert ready_status(srv, "Kustomization", "b") == (
         "False", "DependencyNotReady", "dependency 'flux-system/stale' revision is not up to date")
     assert ready_status(srv, "Kustomization", "c") == (
         "False", "DependencyNotReady", "dependency 'apps/broken' is not ready")
     assert ready_status(srv, "HelmRelease", "h", "apps") == (
         "False", "DependencyNotReady", "unable to get 'apps/nothere' dependency: "
-        "HelmRelease.helm.toolkit.fluxcd.io \"nothere\" not found")
+        "helmreleases.helm.toolkit.fluxcd.io \"nothere\" not found")
     h = srv.get_object("HelmRelease", "apps", "h")
     assert condition(h, "Reconciling")["message"] == "Fulfilling prerequisites"
     assert "observedGeneration" not in h["status"]
