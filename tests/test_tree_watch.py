@@ -192,7 +192,7 @@ def test_timeout_exits_1_with_a_summary(cluster):
     assert 2 <= time.monotonic() - began < 15
     last = out.splitlines()
     assert last[4] == "timed out after 2.0s: 0/4 ready, 4 waiting, 0 failed after " + last[4].rsplit(" ", 1)[1]
-    assert last[5].startswith("  ↻ ks/flux-system/infra progressing")
+    assert last[5].startswith("  ↻ hr/flux-system/web progressing")
 
 
 def test_narrowed_to_a_name(cluster):
@@ -263,10 +263,14 @@ class Terminal:
                 assert self.col <= self.columns, f"line wider than {self.columns}: {self.screen[self.row]!r}"
 
     def _escape(self, private, params, final):
-        if private and params == "1049":
-            self.screen = self.alt if final == "h" else self.main
+        if private and params == "1049":   # the cursor is saved on the way in, restored on the way out
             if final == "h":
+                self.saved = (self.row, self.col)
                 self.alt[:] = [""] * self.rows
+                self.screen = self.alt
+            else:
+                self.screen = self.main
+                self.row, self.col = self.saved
         elif final == "H":
             self.row = self.col = 0
         elif final == "K":
@@ -328,9 +332,9 @@ def test_live_screen_converges_on_a_small_terminal(cluster):
     assert seen[-1].startswith("4/4 ready · 0 waiting · 0 failed · ")
     tree_lines = [line for line in seen if "/flux-system/" in line]
     assert [re.search(r"(ks|hr)/flux-system/\S+", line).group(0) for line in tree_lines] == [
-        "ks/flux-system/infra", "ks/flux-system/apps", "hr/flux-system/web", "ks/flux-system/tenants"]
+        "hr/flux-system/web", "ks/flux-system/infra", "ks/flux-system/apps", "ks/flux-system/tenants"]
     assert all(re.search(r" ready .*\(\d+\.\ds\)$|…$", line) for line in tree_lines), tree_lines
-    assert tree_lines[0].startswith("✔ ks/flux-system/infra ready  main@sha1:")
+    assert tree_lines[1].startswith("✔ ks/flux-system/infra ready  main@sha1:")
     # Given back: the cursor shown and the main screen restored, the last tree and the summary on it.
     assert term.sequences[-2:] == ["\x1b[?25h", "\x1b[?1049l"] or \
         term.sequences.index("\x1b[?1049l") > term.sequences.index("\x1b[?1049h")
