@@ -169,6 +169,7 @@ def test_pipe_with_the_controller_converging(cluster):
     server, env = cluster(chain(delay=0.3), controller=True)
     run = Piped(env, "--exit-when-ready", "--timeout", "60s")
     run.wait_lines(4)
+    until(lambda: watch_processes(server))   # requested once watching: the changes are seen live
     request_all(server)
     code, out, err = run.finish(timeout=60)
     assert (code, err) == (0, ""), out + err
@@ -321,7 +322,7 @@ def test_live_screen_converges_on_a_small_terminal(cluster):
     requested = []
 
     def go(alt):
-        if not requested and any("ks/flux-system/infra" in line for line in alt):
+        if not requested and any("ks/flux-system/infra" in line for line in alt) and watch_processes(server):
             requested.append(1)
             request_all(server)
         return "4/4 ready" in alt[-1]
