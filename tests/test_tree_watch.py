@@ -18,7 +18,7 @@ import time
 import pytest
 
 from kubectl_depgraph.render import live as live_render
-from tests.apiserver import (TEST_DELAY, TEST_OUTCOME, helmrelease, kustomization, set_condition,
+from tests.apiserver import (TEST_DELAY, TEST_OUTCOME, Forbid, helmrelease, kustomization, set_condition,
                              source)
 from tests.clirun import ROOT, invoke
 from tests.test_watch import watch_processes
@@ -196,6 +196,23 @@ def test_timeout_exits_1_with_a_summary(cluster):
     assert last[5].startswith("  ↻ hr/flux-system/web progressing")
 
 
+def test_listing_when_watching_is_forbidden(cluster):
+    """RBAC without `watch` on Kustomizations: they are listed every few seconds instead,
+    and the change still shows."""
+    server, env = cluster(chain())
+    server.forbid.append(Forbid(["watch"], "kustomizations"))
+    run = Piped(env, "--exit-when-ready", "--timeout", "30s", "--debug")
+    run.wait_lines(4)
+    for kind, name in DEPENDENTS:
+        set_ready(server, kind, name)
+    code, out, err = run.finish()
+    assert code == 0, out + err
+    assert len([line for line in out.splitlines() if "(took " in line]) == 4
+    assert "watch of kustomizations not available" in err and "Traceback" not in err
+    assert server.requests_matching("GET", "/kustomizations$", watch="1")
+    assert not server.writes()
+
+
 def test_narrowed_to_a_name(cluster):
     server, env = cluster(chain())
     run = Piped(env, "tenants", "--timeout", "1s")
@@ -204,6 +221,12 @@ def test_narrowed_to_a_name(cluster):
     assert [line.split("] ", 1)[1].split("  ")[0] for line in out.splitlines()[:1]] == \
         ["◎ ks/flux-system/tenants waiting"]
     assert "0/1 ready" in out
+
+
+def test_nothing_to_watch_says_so(cluster):
+    server, env = cluster([source("GitRepository", FS)])
+    run = Piped(env, "--exit-when-ready")
+    assert run.finish() == (0, "no Flux Kustomizations or HelmReleases found in the cluster\n", "")
 
 
 # --------------------------------------------------------------------------- usage errors

@@ -6,15 +6,17 @@ a terminal the tree is redrawn in place on the alternate screen; elsewhere one l
 change. Read-only: nothing is written to the cluster."""
 
 import dataclasses
+import os
 import shutil
 import sys
+import termios
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import click
 
-from kubectl_depgraph.cli.common import load_graph
+from kubectl_depgraph.cli.common import empty_sentence, load_graph
 from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError
 from kubectl_depgraph.judge.status import State, classify
 from kubectl_depgraph.render import live
@@ -37,6 +39,9 @@ def watch_tree(common, names, *, watch, output, reverse, depth, sources, exit_wh
         if ref not in graph:   # a source, as for tree
             raise UsageError(f"{ref.short} is a source; tree starts from Kustomizations and "
                              "HelmReleases", hint="tree --sources shows the source of each object")
+    if not len(graph.subgraph(view.shown(graph, reverse))):
+        click.echo(empty_sentence(common, inventory))   # objects created later are not followed
+        return OK
     session = _Session(common, inventory.objects, graph, view, reverse)
     screen = _Screen(common.style, depth=depth, sources=sources, starts=view.starts or None,
                      reverse=reverse) if sys.stdout.isatty() else _Lines(common.style)
@@ -204,22 +209,37 @@ class _Lines:
 
 
 class _Screen:
-    """A terminal: the tree redrawn in place on the alternate screen, fitted to its size;
-    the terminal is given back as it was on the way out."""
+    """A terminal: the tree redrawn in place on the alternate screen, fitted to its size
+    (read at each frame, so a resize shows within a TICK); keys typed are not echoed over
+    it. The terminal is given back as it was on the way out."""
 
     def __init__(self, style, **shape):
         self.style = style
         self.shape = shape
         self.focus = None
         self.entered = False
+        self._tty = None     # (fd, attributes) of a terminal on stdin whose echo is off
 
     def _write(self, text):
         sys.stdout.write(text)
         sys.stdout.flush()
 
     def begin(self):
+        self._echo_off()
         self._write(live.ENTER)
         self.entered = True
+
+    def _echo_off(self):
+        try:
+            fd = sys.stdin.fileno()
+            if os.isatty(fd):
+                attrs = termios.tcgetattr(fd)
+                quiet = list(attrs)
+                quiet[3] &= ~termios.ECHO
+                termios.tcsetattr(fd, termios.TCSANOW, quiet)
+                self._tty = (fd, attrs)
+        except (OSError, ValueError, termios.error):
+            pass   # no terminal on stdin: nothing to keep quiet
 
     def show(self, graph, took, elapsed, moved, first, note):
         if moved and not first:
@@ -233,6 +253,12 @@ class _Screen:
         if self.entered:
             self.entered = False
             self._write(live.LEAVE)
+        if self._tty is not None:
+            try:
+                termios.tcsetattr(self._tty[0], termios.TCSANOW, self._tty[1])
+            except (OSError, termios.error):
+                pass
+            self._tty = None
 
     def final(self, graph, took):
         """The last tree, kept in the terminal's scrollback."""
