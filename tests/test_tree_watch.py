@@ -422,3 +422,24 @@ def test_status_line_counts():
     graph = DepGraph.from_objects([o for o in objs if o is not None])
     assert live_render.status_line(live_render.tally(graph), 3.04) == \
         "0/4 ready · 4 waiting · 0 failed · 3.0s"
+
+
+def test_screen_frame_scrolls_and_fits():
+    """render/live.screen alone: a 6-row frame of 12 objects around the one in focus,
+    each line cut to 40 columns, the status line on the last row."""
+    from kubectl_depgraph.graph import DepGraph
+    from kubectl_depgraph.model import parse_object
+    from kubectl_depgraph.render.style import Style
+    objs = [parse_object(waiting(kustomization(f"k{i:02d}"), None)) for i in range(12)]
+    graph = DepGraph.from_objects(objs)
+    focus = objs[8].ref
+    frame = live_render.screen(graph, {focus: 2.5}, 3.0, Style(width=40), 6, focus=focus)
+    assert frame.startswith(live_render.HOME) and frame.endswith(live_render.CLEAR_LINE + live_render.CLEAR_BELOW)
+    rows = frame[len(live_render.HOME):-len(live_render.CLEAR_LINE + live_render.CLEAR_BELOW)] \
+        .split(live_render.CLEAR_LINE + "\n")
+    assert rows == ["… 8 lines above",
+                    "↻ ks/flux-system/k08 progressing  Progr…",
+                    "↻ ks/flux-system/k09 progressing  Progr…",
+                    "… 2 lines below",
+                    "",
+                    "0/12 ready · 12 waiting · 0 failed · 3.…"]

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 import click
 
 from kubectl_depgraph.cli.common import empty_sentence, load_graph
-from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, UsageError
+from kubectl_depgraph.errors import FAILED, INTERRUPTED, OK, DepgraphError, UsageError
 from kubectl_depgraph.judge.status import State, classify
 from kubectl_depgraph.render import live
 from kubectl_depgraph.render.style import Style
@@ -135,10 +135,15 @@ class _Session:
         """Read what the watches hold (list the kinds they cannot watch, now and then);
         True when an object changed."""
         found, rest = self.watches.read(self.refs)
-        if rest and time.monotonic() - self._listed >= LIST_EVERY:
+        if not rest:
+            self.note = ""
+        elif time.monotonic() - self._listed >= LIST_EVERY:
             self._listed = time.monotonic()
-            found.update(self.reader.read(rest))
-        self.note = "(listing every 2s: watch not available)" if rest else ""
+            try:
+                found.update(self.reader.read(rest))
+                self.note = "(listing every 2s: watch not available)"
+            except DepgraphError as exc:   # a failed list is retried at the next one
+                self.note = f"(listing failed, retrying: {exc.message})"
         changed = False
         for ref, obj in found.items():
             if self.objects.get(ref) is not obj:
