@@ -203,6 +203,7 @@ def test_listing_when_watching_is_forbidden(cluster):
     server.forbid.append(Forbid(["watch"], "kustomizations"))
     run = Piped(env, "--exit-when-ready", "--timeout", "30s", "--debug")
     run.wait_lines(4)
+    until(lambda: any(r.status == 403 for r in server.requests_matching("GET", "/kustomizations$", watch="1")))
     for kind, name in DEPENDENTS:
         set_ready(server, kind, name)
     code, out, err = run.finish()
