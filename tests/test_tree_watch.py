@@ -304,9 +304,10 @@ class Terminal:
             self.screen[self.row + 1:] = [""] * (self.rows - self.row - 1)
 
 
-def on_a_terminal(env, args, rows, columns, until_screen, then=None, timeout=40):
+def watch_on_a_terminal(env, args, rows, columns, until_screen, then=None, timeout=40):
     """Run tree --watch on a pty of rows×columns; once until_screen(alternate screen lines)
-    holds call then() (e.g. to press Ctrl-C); (exit code, Terminal, stderr, first frame seen)."""
+    holds call then() (e.g. to press Ctrl-C); (exit code, Terminal, stderr, first frame seen).
+    Unlike clirun.on_a_terminal it reads as the program runs, so a test can act mid-way."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
     env = {k: v for k, v in env.items() if k not in ("COLUMNS", "LINES")}
@@ -350,7 +351,7 @@ def test_live_screen_converges_on_a_small_terminal(cluster):
             requested.append(1)
             request_all(server)
         return "4/4 ready" in alt[-1]
-    code, term, err, seen = on_a_terminal(env, ["--exit-when-ready"], 10, 60, go)
+    code, term, err, seen = watch_on_a_terminal(env, ["--exit-when-ready"], 10, 60, go)
     assert code == 0 and "Traceback" not in err, err
     print("\n".join(seen))
     assert len(seen) == 10 and max(len(line) for line in seen) <= 60
@@ -380,7 +381,7 @@ def test_a_tall_tree_scrolls_to_what_changes(cluster):
             changed.append(1)
             set_ready(server, "Kustomization", "k10")
         return changed and any("k10 ready" in line for line in alt)
-    code, term, err, seen = on_a_terminal(env, ["--timeout", "30s"], 8, 70, go,
+    code, term, err, seen = watch_on_a_terminal(env, ["--timeout", "30s"], 8, 70, go,
                                           then=lambda p: os.killpg(p.pid, signal.SIGINT))
     assert code == 130, err
     print("\n".join(seen))
@@ -392,7 +393,7 @@ def test_a_tall_tree_scrolls_to_what_changes(cluster):
 
 def test_ctrl_c_gives_the_terminal_back(cluster):
     server, env = cluster(chain(), controller=True)
-    code, term, err, seen = on_a_terminal(
+    code, term, err, seen = watch_on_a_terminal(
         env, [], 24, 80, lambda alt: "0/4 ready" in alt[-1] and watch_processes(server),
         then=lambda p: os.killpg(p.pid, signal.SIGINT))
     assert code == 130
