@@ -27,9 +27,15 @@ def path_options(func):
               help="Show what NAME depends on (children are dependencies).")
 @click.option("--depth", type=click.IntRange(min=0), metavar="N", help="Print at most N levels.")
 @click.option("--sources", is_flag=True, help="Show each object's source under it.")
+@click.option("-w", "--watch", is_flag=True,
+              help="Follow the cluster: redraw the tree as objects change (one line per change "
+                   "when not on a terminal) until Ctrl-C.")
+@click.option("--exit-when-ready", is_flag=True,
+              help="With --watch: exit 0 once everything shown is Ready, 1 on the first failure.")
+@click.option("--timeout", metavar="DURATION", help="With --watch: stop after DURATION (exit 1 unless all Ready).")
 @path_options
 @input_options
-def tree(common, names, output, reverse, depth, sources, cluster, all_files):
+def tree(common, names, output, reverse, depth, sources, cluster, all_files, watch, exit_when_ready, timeout):
     """What depends on what, and the state of each object.
 
     \b
@@ -42,8 +48,13 @@ def tree(common, names, output, reverse, depth, sources, cluster, all_files):
       kubectl depgraph tree apps --reverse      # what apps waits for
       kubectl depgraph tree -f snapshot.yaml -o dot | dot -Tsvg > graph.svg
       kubectl depgraph tree --path ./clusters/production
-      kubectl depgraph tree --path . --cluster staging"""
+      kubectl depgraph tree --path . --cluster staging
+      kubectl depgraph tree --watch --exit-when-ready --timeout 10m"""
     common.narrow_path(cluster, all_files)
+    if watch or exit_when_ready or timeout is not None:
+        from kubectl_depgraph.cli.watch import watch_tree
+        return watch_tree(common, names, watch=watch, output=output, reverse=reverse, depth=depth,
+                          sources=sources, exit_when_ready=exit_when_ready, timeout=timeout)
     inventory, graph = load_graph(common)
     scopes = inventory.scopes()
     if len(scopes) > 1 and output == "tree" and not names and not all_files:

@@ -38,9 +38,12 @@ def cluster_heading(scope, graph, style):
     return style.paint(f"{scope}: {counted(len(graph.objects), 'object')}", bold=True)
 
 
-def render_tree(graph, starts=None, reverse=False, depth=None, sources=False, style=Style()):
+def render_tree(graph, starts=None, reverse=False, depth=None, sources=False, style=Style(),
+                suffixes=None):
     """The tree as text. `starts`: the refs to print from (default: the roots of the chosen
-    direction, then anything a cycle hid). A subtree already printed is referenced, not repeated."""
+    direction, then anything a cycle hid). A subtree already printed is referenced, not repeated.
+    `suffixes`: {ref: text} appended to that object's line (tree --watch: how long it took)."""
+    suffixes = suffixes or {}
     follow = graph.dependencies if reverse else graph.dependents
     if starts is None:
         starts = [r for r in graph.nodes if not (graph.dependents(r) if reverse else graph.dependencies(r))]
@@ -59,7 +62,7 @@ def render_tree(graph, starts=None, reverse=False, depth=None, sources=False, st
         if ref in printed and follow(ref):
             lines.append(f"{prefix}{connector}{node_label(graph, ref, style, False)}  (shown above)")
             return
-        lines.append(f"{prefix}{connector}{node_label(graph, ref, style)}")
+        lines.append(f"{prefix}{connector}{node_label(graph, ref, style)}{suffixes.get(ref, '')}")
         printed.add(ref)
         child_prefix = prefix + ("" if level == 0 else style.stem(last))
         children = follow(ref)
