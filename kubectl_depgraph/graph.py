@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from kubectl_depgraph.model import (HELMRELEASE, KUSTOMIZATION, RESOURCESET, SOURCE_KINDS, WORKLOAD_KINDS,
-                                    ObjectRef, canonical_cycle)
+from kubectl_depgraph.model import (HELMRELEASE, KUSTOMIZATION, RESOURCESET, SOURCE_KINDS, TERRAFORM,
+                                    WORKLOAD_KINDS, ObjectRef, canonical_cycle)
 
-# Nodes: what dependsOn can wait on. A ResourceSet's dependsOn may also name a source or any
-# other kind: those entries are not edges (judge/check.py checks the sources it can see).
-NODE_KINDS = WORKLOAD_KINDS + (RESOURCESET,)
+# The kinds whose dependsOn makes edges; every object a dependsOn entry names is a node too,
+# whatever its kind (a source, a CRD, a Deployment…: cross-kind dependencies).
+NODE_KINDS = WORKLOAD_KINDS + (RESOURCESET, TERRAFORM)
 
 
 MAX_CYCLES = 100
@@ -33,7 +33,8 @@ class Duplicate:
 
 
 class DepGraph:
-    """Kustomizations, HelmReleases and ResourceSets linked by spec.dependsOn, plus the sources they use."""
+    """Kustomizations, HelmReleases, ResourceSets and Terraforms linked by spec.dependsOn,
+    the objects of other kinds their entries name, and the sources they use."""
 
     def __init__(self):
         self._g = nx.DiGraph()
@@ -49,7 +50,7 @@ class DepGraph:
     def from_objects(cls, objects):
         """Build from FluxObjects (any order; output never depends on input order)."""
         graph = cls()
-        seen = {}
+        seen, others = {}, {}
         for obj in sorted(objects, key=lambda o: (o.ref, str(o.origin or ""))):
             if obj.ref in seen:
                 seen[obj.ref].append(obj.origin)
@@ -59,15 +60,15 @@ class DepGraph:
                 graph.sources[obj.ref] = obj
             elif obj.ref.kind in NODE_KINDS:
                 graph._g.add_node(obj.ref, obj=obj)
+            else:
+                others[obj.ref] = obj
         graph.duplicates = [Duplicate(ref, tuple(o)) for ref, o in sorted(seen.items()) if len(o) > 1]
         for ref in list(graph._g.nodes):
             obj = graph._g.nodes[ref]["obj"]
             for dep in obj.depends_on:
-                if dep.ref.kind not in NODE_KINDS:
-                    continue
                 if dep.ref not in graph._g:
-                    graph._g.add_node(dep.ref, obj=None)
-                graph._g.add_edge(ref, dep.ref, ready_expr=dep.ready_expr)
+                    graph._g.add_node(dep.ref, obj=graph.sources.get(dep.ref) or others.get(dep.ref))
+                graph._g.add_edge(ref, dep.ref, ready_expr=dep.ready_expr, dependency=dep)
             for target in {obj.source, obj.chart, *obj.health_checks} - {None}:
                 graph._users.setdefault(target, []).append(ref)
         for users in graph._users.values():
@@ -125,6 +126,10 @@ class DepGraph:
 
     def ready_expr(self, dependent, dependency):
         return self._g.edges[dependent, dependency].get("ready_expr")
+
+    def entry(self, dependent, dependency):
+        """The model.Dependency (the dependsOn entry) behind an edge."""
+        return self._g.edges[dependent, dependency]["dependency"]
 
     def dependencies(self, ref):
         return self._sorted_neighbours(ref, self._g.successors, "out")
@@ -186,6 +191,8 @@ class DepGraph:
     def other_kind(self, ref):
         """For a missing dependency: the existing object of the other workload kind with
         the same namespace/name (the classic 'Kustomization depends on a HelmRelease')."""
+        if ref.kind not in WORKLOAD_KINDS:
+            return None
         other = HELMRELEASE if ref.kind == KUSTOMIZATION else KUSTOMIZATION
         cand = ObjectRef(other, ref.namespace, ref.name)
         return cand if self._g.nodes.get(cand, {}).get("obj") is not None else None

@@ -3,67 +3,16 @@
 parse_object() is the one place that reads a raw manifest; everything downstream works
 on ObjectRef / FluxObject. Malformed fields become warnings, not crashes."""
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple, Optional, Tuple
 
-KUSTOMIZATION = "Kustomization"
-HELMRELEASE = "HelmRelease"
-GITREPOSITORY = "GitRepository"
-OCIREPOSITORY = "OCIRepository"
-BUCKET = "Bucket"
-HELMREPOSITORY = "HelmRepository"
-HELMCHART = "HelmChart"
-EXTERNALARTIFACT = "ExternalArtifact"
-# Flux Operator: a node of the graph whose dependsOn entries name any kind. Not read from a
-# live cluster (not in GROUPS); read from Git and snapshots.
-RESOURCESET = "ResourceSet"
-RESOURCESET_GROUP = "fluxcd.controlplane.io"
-
-WORKLOAD_KINDS = (KUSTOMIZATION, HELMRELEASE)
-SOURCE_KINDS = (GITREPOSITORY, OCIREPOSITORY, BUCKET, HELMREPOSITORY, HELMCHART, EXTERNALARTIFACT)
-
-GROUPS = {
-    KUSTOMIZATION: "kustomize.toolkit.fluxcd.io",
-    HELMRELEASE: "helm.toolkit.fluxcd.io",
-    **{k: "source.toolkit.fluxcd.io" for k in SOURCE_KINDS},
-}
-PLURALS = {
-    KUSTOMIZATION: "kustomizations", HELMRELEASE: "helmreleases",
-    GITREPOSITORY: "gitrepositories", OCIREPOSITORY: "ocirepositories", BUCKET: "buckets",
-    HELMREPOSITORY: "helmrepositories", HELMCHART: "helmcharts",
-    EXTERNALARTIFACT: "externalartifacts",
-}
-SHORT = {
-    KUSTOMIZATION: "ks", HELMRELEASE: "hr", GITREPOSITORY: "gitrepo", OCIREPOSITORY: "ocirepo",
-    BUCKET: "bucket", HELMREPOSITORY: "helmrepo", HELMCHART: "hc", EXTERNALARTIFACT: "ea",
-    RESOURCESET: "rset",
-}
-# The words `flux reconcile` takes for each kind (`flux reconcile source git`, …).
-FLUX_CLI_KIND = {
-    KUSTOMIZATION: ("kustomization",), HELMRELEASE: ("helmrelease",),
-    GITREPOSITORY: ("source", "git"), OCIREPOSITORY: ("source", "oci"),
-    BUCKET: ("source", "bucket"), HELMREPOSITORY: ("source", "helm"),
-    HELMCHART: ("source", "chart"),
-}
-# Every spelling a user may type for a kind (lower case) → Kind.
-KIND_ALIASES = {}
-for _kind in GROUPS:
-    for _alias in (_kind.lower(), PLURALS[_kind], SHORT[_kind], f"{PLURALS[_kind]}.{GROUPS[_kind]}"):
-        KIND_ALIASES[_alias] = _kind
-KIND_ALIASES.update({"resourceset": RESOURCESET, "resourcesets": RESOURCESET, "rset": RESOURCESET})
-KIND_ALIASES.update({"kustomize": KUSTOMIZATION, "helm": HELMRELEASE, "git": GITREPOSITORY,
-                     "oci": OCIREPOSITORY})
-
-RECONCILE_ANNOTATION = "reconcile.fluxcd.io/requestedAt"
-# HelmRelease only, set to the requestedAt value (`flux reconcile hr --reset / --force`):
-# clear the failure counts of a release whose retries are exhausted / force a Helm upgrade.
-RESET_ANNOTATION = "reconcile.fluxcd.io/resetAt"
-FORCE_ANNOTATION = "reconcile.fluxcd.io/forceAt"
-
-
-def resource_name(kind):
-    """`kustomizations.kustomize.toolkit.fluxcd.io`: unversioned, so the server's preferred version is used."""
-    return f"{PLURALS[kind]}.{GROUPS[kind]}"
+from kubectl_depgraph.kinds import (  # noqa: F401 (re-exported: the model's vocabulary)
+    KUSTOMIZATION, HELMRELEASE, GITREPOSITORY, OCIREPOSITORY, BUCKET, HELMREPOSITORY, HELMCHART,
+    EXTERNALARTIFACT, RESOURCESET, RESOURCESET_GROUP, TERRAFORM, TERRAFORM_GROUP, OWN_GROUPS,
+    CLUSTER_SCOPED, WORKLOAD_KINDS, SOURCE_KINDS, GROUPS, PLURALS, SHORT, FLUX_CLI_KIND,
+    KIND_ALIASES, RECONCILE_ANNOTATION, RESET_ANNOTATION, FORCE_ANNOTATION, resource_name,
+    is_external_kind)
 
 
 class ObjectRef(NamedTuple):
@@ -75,16 +24,23 @@ class ObjectRef(NamedTuple):
     name: str
 
     def __str__(self):
-        return f"{self.kind}/{self.namespace}/{self.name}"
+        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
 
     @property
     def short(self):
-        return f"{SHORT.get(self.kind, self.kind)}/{self.namespace}/{self.name}"
+        kind = SHORT.get(self.kind, self.kind)
+        return f"{kind}/{self.namespace}/{self.name}" if self.namespace else f"{kind}/{self.name}"
 
     @property
     def ns_name(self):
-        """`namespace/name`, as Flux's own messages spell a dependency."""
-        return f"{self.namespace}/{self.name}"
+        """`namespace/name`, as Flux's own messages spell a dependency (`name` when
+        cluster-scoped)."""
+        return f"{self.namespace}/{self.name}" if self.namespace else self.name
+
+    @property
+    def external(self):
+        """Not a kind depgraph judges with a Flux controller's rules (a CRD, a Deployment…)."""
+        return is_external_kind(self.kind)
 
 
 def cycle_path(cycle, spell=lambda ref: ref.ns_name, arrow="→"):
@@ -122,8 +78,23 @@ class Origin:
 
 @dataclass(frozen=True)
 class Dependency:
+    """One spec.dependsOn entry. `ready` False: existence is enough (the cross-kind
+    `ready: false`, and a ResourceSet entry without `ready: true`). `api_version` is what
+    the entry names ("" when it names its holder's own kind)."""
+
     ref: ObjectRef
     ready_expr: Optional[str] = None
+    api_version: str = ""
+    ready: bool = True
+
+    def __str__(self):
+        """The cross-kind string form `apiVersion/Kind/[ns/]name[:ready][@readyExpr]`
+        (fluxcd/pkg#1229), or `ns/name` for an entry on the holder's own kind."""
+        if not self.api_version:
+            text = self.ref.ns_name
+        else:
+            text = f"{self.api_version}/{self.ref.kind}/{self.ref.ns_name}" + (":ready" if self.ready else "")
+        return text + (f"@{self.ready_expr}" if self.ready_expr else "")
 
 
 @dataclass(frozen=True)
@@ -161,6 +132,7 @@ class FluxObject:
     prune: bool = False
     health_checks: Tuple[ObjectRef, ...] = ()
     secret_ref: str = ""                        # sources: spec.secretRef.name (credentials)
+    facts: dict = field(default_factory=dict)   # external kinds: the status fields kstatus reads
     origin: Optional[Origin] = None
     warnings: Tuple[str, ...] = ()
 
@@ -185,7 +157,7 @@ def kind_of(manifest):
     group = api.split("/", 1)[0] if "/" in api else ""
     if kind in GROUPS and GROUPS[kind] == group:
         return kind
-    if kind == RESOURCESET and group == RESOURCESET_GROUP:
+    if OWN_GROUPS.get(kind) == group:
         return kind
     return None
 
@@ -227,6 +199,127 @@ def _source_ref(spec_ref, default_ns, default_kind=None):
     return ObjectRef(kind, _str(spec_ref.get("namespace")) or default_ns, name)
 
 
+_VERSION = re.compile(r"v\d+(?:(?:alpha|beta)\d+)?$")
+
+
+def parse_dependency(entry, holder_kind, namespace):
+    """(Dependency, None) for one dependsOn entry of a `holder_kind` object in `namespace`,
+    or (None, why it is unusable). Reads the object form (name, namespace, readyExpr, and
+    the cross-kind apiVersion, kind, ready) and the string form
+    `[apiVersion/Kind/][ns/]name[:ready][@readyExpr]` (fluxcd/pkg#1229)."""
+    if isinstance(entry, str):
+        return _parse_dependency_text(entry.strip(), holder_kind, namespace)
+    entry = _dict(entry)
+    name = _str(entry.get("name"))
+    if not name:
+        return None, "has no name"
+    kind, api_version = _str(entry.get("kind")), _str(entry.get("apiVersion"))
+    if not kind or (kind == holder_kind and not api_version):
+        kind, api_version = holder_kind, ""
+    # A ResourceSet entry checks readiness only with `ready: true`; the appliers' cross-kind
+    # entries check it unless `ready: false` (their backward-compatible default).
+    if holder_kind == RESOURCESET:
+        ready = _truthy(entry.get("ready"))
+    else:
+        ready = not (entry.get("ready") is False or _str(entry.get("ready")).lower() == "false")
+    dep_ns = "" if kind in CLUSTER_SCOPED else (_str(entry.get("namespace")) or namespace)
+    return Dependency(ObjectRef(kind, dep_ns, name), _str(entry.get("readyExpr")) or None,
+                      api_version, ready), None
+
+
+def _parse_dependency_text(text, holder_kind, namespace):
+    head, _, expr = text.partition("@")
+    typed_ready = head.endswith(":ready")
+    head = head[:-len(":ready")] if typed_ready else head
+    parts = head.split("/")
+    if len(parts) <= 2:
+        name, dep_ns = parts[-1], (parts[0] if len(parts) == 2 else namespace)
+        kind, api_version, ready = holder_kind, "", True
+    else:
+        core = bool(_VERSION.match(parts[0]))
+        api_version = parts[0] if core else f"{parts[0]}/{parts[1]}"
+        kind, rest = (parts[1], parts[2:]) if core else (parts[2], parts[3:])
+        if len(rest) not in (1, 2):
+            return None, f"{text!r} is not apiVersion/Kind/[namespace/]name"
+        name, dep_ns = rest[-1], (rest[0] if len(rest) == 2 else namespace)
+        ready = typed_ready
+    if not name or not kind:
+        return None, "has no name"
+    if kind in CLUSTER_SCOPED:
+        dep_ns = ""
+    return Dependency(ObjectRef(kind, dep_ns, name), expr or None, api_version, ready), None
+
+
+def _conditions(status_d):
+    conditions = []
+    raw_conds = status_d.get("conditions")
+    for cond in raw_conds if isinstance(raw_conds, list) else ():
+        cond = _dict(cond)
+        if not cond.get("type"):
+            continue
+        cstatus = cond.get("status")
+        if isinstance(cstatus, bool):
+            cstatus = "True" if cstatus else "False"
+        conditions.append(Condition(
+            type=_str(cond.get("type")), status=_str(cstatus) or "Unknown",
+            reason=_str(cond.get("reason")), message=_str(cond.get("message")),
+            last_transition_time=_str(cond.get("lastTransitionTime")),
+            observed_generation=_int(cond.get("observedGeneration"))))
+    return tuple(conditions)
+
+
+# The spec fields kstatus reads besides status (replica counts, Service type).
+_KSTATUS_SPEC = ("replicas", "type", "updateStrategy", "parallelism", "completions")
+
+
+def parse_external(manifest, origin=None, default_namespace="default"):
+    """Any other kind of object, kept for the kstatus rules when a dependency names it.
+    None when it has no kind or name. Cluster-scoped kinds get namespace ""."""
+    if not isinstance(manifest, dict):
+        return None
+    kind, meta = _str(manifest.get("kind")), _dict(manifest.get("metadata"))
+    name = _str(meta.get("name"))
+    if not kind or not name:
+        return None
+    namespace = "" if kind in CLUSTER_SCOPED else (_str(meta.get("namespace")) or default_namespace)
+    spec, status_d = _dict(manifest.get("spec")), _dict(manifest.get("status"))
+    return FluxObject(
+        ref=ObjectRef(kind, namespace, name),
+        api_version=_str(manifest.get("apiVersion")),
+        generation=_int(meta.get("generation")),
+        has_status="status" in manifest,
+        observed_generation=_int(status_d.get("observedGeneration")),
+        conditions=_conditions(status_d),
+        facts={"status": status_d, "spec": {k: spec[k] for k in _KSTATUS_SPEC if k in spec},
+               "deleting": bool(meta.get("deletionTimestamp"))},
+        origin=origin,
+    )
+
+
+def named_externals(objects):
+    """The refs of other kinds that the objects' dependsOn entries name."""
+    return {dep.ref for obj in objects for dep in obj.depends_on if dep.ref.external}
+
+
+def with_cluster_scoped(objects, kinds):
+    """The objects, their dependsOn entries on `kinds` (found cluster-scoped when read)
+    without the namespace they defaulted to: the API server ignores it."""
+    kinds = set(kinds) - CLUSTER_SCOPED
+    if not kinds:
+        return objects
+    for obj in objects:
+        if any(d.ref.kind in kinds and d.ref.namespace for d in obj.depends_on):
+            obj.depends_on = tuple(replace(d, ref=d.ref._replace(namespace="")) if d.ref.kind in kinds else d
+                                   for d in obj.depends_on)
+    return objects
+
+
+def unread(ref, why):
+    """A placeholder for an object of another kind that the input could not show: judged
+    unknown (why), not missing."""
+    return FluxObject(ref=ref, facts={"unread": why})
+
+
 def parse_object(manifest, origin=None, default_namespace="default"):
     """Parse a manifest dict into a FluxObject; return None when it is not a Flux object.
 
@@ -251,21 +344,14 @@ def parse_object(manifest, origin=None, default_namespace="default"):
         warnings.append("spec.dependsOn is not a list: ignored")
         raw_deps = []
     for i, entry in enumerate(raw_deps or ()):
-        if isinstance(entry, str):  # tolerate a bare name
-            entry = {"name": entry}
-        entry = _dict(entry)
-        dep_name = _str(entry.get("name"))
-        if not dep_name:
-            warnings.append(f"spec.dependsOn[{i}] has no name: ignored")
-            continue
-        dep_ns = _str(entry.get("namespace")) or namespace
-        # A ResourceSet names the kind of each dependency; the others depend on their own kind.
-        dep_kind = (_str(entry.get("kind")) or kind) if kind == RESOURCESET else kind
-        depends.append(Dependency(ObjectRef(dep_kind, dep_ns, dep_name),
-                                  _str(entry.get("readyExpr")) or None))
+        dep, problem = parse_dependency(entry, kind, namespace)
+        if dep is None:
+            warnings.append(f"spec.dependsOn[{i}] {problem}: ignored")
+        else:
+            depends.append(dep)
 
     source = chart = None
-    if kind == KUSTOMIZATION:
+    if kind in (KUSTOMIZATION, TERRAFORM):
         source = _source_ref(spec.get("sourceRef"), namespace)
     elif kind == HELMRELEASE:
         chart_spec = _dict(_dict(spec.get("chart")).get("spec"))
@@ -285,21 +371,8 @@ def parse_object(manifest, origin=None, default_namespace="default"):
             health.append(ObjectRef(_str(check["kind"]), _str(check.get("namespace")) or namespace,
                                     _str(check["name"])))
 
-    conditions = []
     status_d = _dict(status)
-    raw_conds = status_d.get("conditions")
-    for cond in raw_conds if isinstance(raw_conds, list) else ():
-        cond = _dict(cond)
-        if not cond.get("type"):
-            continue
-        cstatus = cond.get("status")
-        if isinstance(cstatus, bool):
-            cstatus = "True" if cstatus else "False"
-        conditions.append(Condition(
-            type=_str(cond.get("type")), status=_str(cstatus) or "Unknown",
-            reason=_str(cond.get("reason")), message=_str(cond.get("message")),
-            last_transition_time=_str(cond.get("lastTransitionTime")),
-            observed_generation=_int(cond.get("observedGeneration"))))
+    conditions = _conditions(status_d)
 
     failures = {k: _int(status_d.get(k)) for k in ("failures", "installFailures", "upgradeFailures")
                 if _int(status_d.get(k))}
@@ -313,7 +386,7 @@ def parse_object(manifest, origin=None, default_namespace="default"):
         chart=chart,
         has_status=bool(status_d),
         observed_generation=_int(status_d.get("observedGeneration")),
-        conditions=tuple(conditions),
+        conditions=conditions,
         last_applied_revision=_str(status_d.get("lastAppliedRevision")),
         last_attempted_revision=_str(status_d.get("lastAttemptedRevision")),
         last_handled_reconcile_at=_str(status_d.get("lastHandledReconcileAt")),

@@ -351,14 +351,18 @@ def test_resourceset_dependencies_of_any_kind():
         {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "name": "x.example.com"}])
     graph = graph_of(ks("apps", wait=True), rset)
     R = ObjectRef("ResourceSet", "flux-system", "previews")
-    assert graph.dependencies(R) == [ObjectRef("HelmRelease", "apps", "gone"), K("apps")]
+    assert graph.dependencies(R) == [ObjectRef("CustomResourceDefinition", "", "x.example.com"),
+                                     ObjectRef("GitRepository", "flux-system", "nowhere"),
+                                     ObjectRef("HelmRelease", "apps", "gone"), K("apps")]
     found = check(graph)
     assert [(f.id, f.severity, f.message) for f in found] == [
+        ("DG013", "error", "ResourceSet flux-system/previews depends on CustomResourceDefinition "
+                           "x.example.com, which does not exist: the ResourceSet waits forever"),
         ("DG013", "error", "ResourceSet flux-system/previews depends on GitRepository flux-system/nowhere, "
                            "which does not exist: the ResourceSet waits forever"),
         ("DG013", "error", "ResourceSet flux-system/previews depends on HelmRelease apps/gone, which "
                            "does not exist: the ResourceSet waits forever")]
-    assert found[1].fix == ("add the HelmRelease apps/gone, or remove the entry from the spec.dependsOn "
+    assert found[2].fix == ("add the HelmRelease apps/gone, or remove the entry from the spec.dependsOn "
                             "of ResourceSet flux-system/previews")
 
 

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
-from kubectl_depgraph.model import kind_of, parse_object
+from kubectl_depgraph.model import kind_of, named_externals, parse_external, parse_object, unread
 from kubectl_depgraph.text import counted
 
 
@@ -68,8 +68,9 @@ def load(inputs: Inputs, kubectl, stdin=None):
                     f"{'is' if len(unreached) == 1 else 'are'} reached from no cluster folder "
                     f"(e.g. {unreached[0].origin}; a spec.path that does not resolve in this checkout?) "
                     f"and are left out of {scope}; point --path at {root} to see them")
-        inv = _inventory(documents, warnings, f"path {inputs.path}",
-                         has_status=False, events=False)
+        inv = _inventory(documents, warnings, f"path {inputs.path}", has_status=False, events=False,
+                         not_found="not in {where}: made by a HelmRelease or another controller, "
+                                   "or defined outside this repository")
         inv.base = root
         inv.unreached = tuple(loaded.unreached)
         return inv
@@ -90,8 +91,11 @@ def _read_stdin(stream):
     return snapshot.decode_snapshot(data, "<stdin>")
 
 
-def _inventory(documents, warnings, description, has_status, events):
+def _inventory(documents, warnings, description, has_status, events, not_found=None):
+    """not_found: how to word a named object of another kind that is not in the documents
+    ("{where}" is the description); None: it is missing when its kind is in them, else unknown."""
     objects, parse_warnings = parse_all((d.obj, d.origin) for d in documents)
+    objects += externals_from(objects, ((d.obj, d.origin) for d in documents), description, not_found)
     if documents and not objects:
         kinds = sorted({str(d.obj.get("kind")) for d in documents if isinstance(d.obj, dict)})
         shown = ", ".join(kinds[:5]) + (", …" if len(kinds) > 5 else "")
@@ -102,6 +106,29 @@ def _inventory(documents, warnings, description, has_status, events):
     if evs == []:
         evs = None
     return Inventory(objects, evs, list(warnings) + parse_warnings, description, has_status)
+
+
+def externals_from(objects, pairs, description, not_found=None):
+    """The objects of other kinds that `objects` depend on, parsed from (manifest, origin)
+    pairs; a placeholder for each one the input cannot show (model.unread)."""
+    named = named_externals(objects)
+    if not named:
+        return []
+    kinds = {ref.kind for ref in named}
+    found, present = {}, set()
+    for manifest, origin in pairs:
+        if isinstance(manifest, dict) and manifest.get("kind") in kinds and not kind_of(manifest):
+            obj = parse_external(manifest, origin)
+            if obj is not None:
+                present.add(obj.ref.kind)
+                if obj.ref in named:
+                    found.setdefault(obj.ref, obj)
+    for ref in sorted(named - set(found)):
+        if not_found is not None:
+            found[ref] = unread(ref, not_found.format(where=description))
+        elif ref.kind not in present:
+            found[ref] = unread(ref, f"not in {description} (it holds no {ref.kind} objects)")
+    return [found[r] for r in sorted(found)]
 
 
 def parse_all(pairs):

@@ -10,7 +10,7 @@ from kubectl_depgraph.judge.names import nearest_to
 from kubectl_depgraph.judge.rules import RULES, Finding
 from kubectl_depgraph.text import counted
 from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, RESOURCESET,
-                                    SOURCE_KINDS, ObjectRef, Origin, cycle_path)
+                                    ObjectRef, Origin, cycle_path)
 from kubectl_depgraph.judge.status import REQUEUE_DEPENDENCY, dependency_problems, ready_for_dependents
 
 DEFAULT_MAX_DEPTH = 4
@@ -29,7 +29,6 @@ def check(graph, *, duplicates=(), has_status=False, namespaces_read=None,
     findings += _cycles(ctx)
     findings += _self_dependencies(ctx)
     findings += _dangling(ctx)
-    findings += _resourceset_sources(graph)
     findings += _duplicates(graph, duplicates)
     findings += _without_readiness(ctx)
     findings += _deep_chains(ctx, max_depth)
@@ -104,11 +103,12 @@ def _cycles(ctx):
     for cycle in ctx.cycles:
         if len(cycle) == 1:
             continue                     # self-dependency: DG005
-        kind = cycle[0].kind
-        path = cycle_path(cycle)
+        kinds = sorted({r.kind for r in cycle})
+        across = f"between {kinds[0]}s" if len(kinds) == 1 else f"across kinds ({', '.join(kinds)})"
+        path = cycle_path(cycle) if len(kinds) == 1 else cycle_path(cycle, spell=str)
         blocked = ctx.blocked_behind(cycle)
         yield _finding("DG001", cycle + blocked, ctx.origin(cycle[0]),
-                       f"dependency cycle between {kind}s: {path}; its members never become "
+                       f"dependency cycle {across}: {path}; its members never become "
                        f"ready{_blocks(blocked)}",
                        f"remove one dependsOn entry on the cycle {path}")
 
@@ -133,7 +133,8 @@ def _dangling(ctx):
         for dependent in graph.dependents(missing):
             origin = ctx.origin(dependent)
             others = [b for b in blocked if b != dependent]
-            if dependent.kind == RESOURCESET:   # names the kind itself: no wrong-kind guess
+            entry = graph.entry(dependent, missing)
+            if dependent.kind == RESOURCESET or entry.api_version:   # names the kind: no wrong-kind guess
                 yield _resourceset_missing(dependent, missing, origin, others)
                 continue
             yield _dangling_one(ctx, dependent, missing, origin, others, templated)
@@ -146,20 +147,9 @@ def _resourceset_missing(dependent, missing, origin, blocked):
                         "substitution must resolve: not checked")
     return _finding("DG013", [dependent, missing] + blocked, origin,
                     f"{_label(dependent)} depends on {_label(missing)}, which does not exist: the "
-                    f"ResourceSet waits forever{_blocks(blocked, other=True)}",
+                    f"{dependent.kind} waits forever{_blocks(blocked, other=True)}",
                     f"add the {missing.kind} {missing.ns_name}, or remove the entry from the "
                     f"spec.dependsOn of {_label(dependent)}")
-
-
-def _resourceset_sources(graph):
-    """ResourceSet dependsOn entries naming a source: checked against the sources read.
-    Other kinds (CRDs, Namespaces, …) are not read, so not checked."""
-    for obj in graph.objects:
-        if obj.ref.kind != RESOURCESET:
-            continue
-        for dep in obj.depends_on:
-            if dep.ref.kind in SOURCE_KINDS and dep.ref not in graph.sources:
-                yield _resourceset_missing(obj.ref, dep.ref, obj.origin, [])
 
 
 def unreached_files(files):

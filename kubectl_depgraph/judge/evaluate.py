@@ -25,7 +25,7 @@ def evaluate_dependency(graph, obj, dep):
     """Label one dependsOn entry with the controller's predicates, first failure wins."""
     target = graph.obj(dep.ref)
     source = graph.sources.get(obj.source) if obj.source else None
-    verdict = dependency_verdict(obj, target, source, dep.ready_expr)
+    verdict = dependency_verdict(obj, target, source, dep.ready_expr, dep.ready)
     detail = verdict.detail
     if target is None:
         note = graph.other_kind_note(dep.ref)

@@ -133,7 +133,11 @@ def observed_ahead(obj):
 def ready_for_dependents(obj):
     """The controllers' dependency predicate, checks 3 and 4: conditions present,
     generation observed, Ready=True. (The same-source revision rule is revision_behind.)"""
-    if obj is None or not obj.conditions:
+    if obj is None:
+        return False
+    if obj.ref.external:
+        return kstatus(obj).ready
+    if not obj.conditions:
         return False
     ready = obj.ready_condition
     return generation_observed(obj) and ready is not None and ready.status == "True"
@@ -165,6 +169,8 @@ def classify(obj):
     """Verdict for a FluxObject (None means missing)."""
     if obj is None:
         return MISSING
+    if obj.ref.external:
+        return kstatus(obj)
     ready_flag = ready_for_dependents(obj)
     if not obj.has_status:
         if obj.suspended:
@@ -232,6 +238,7 @@ class Gate(_Words):
     READY_EXPR = "readyExpr false"
     SUSPENDED = "suspended"
     NO_ARTIFACT = "no artifact"
+    UNKNOWN = "unknown"            # the dependency's kind was not read (forbidden, not in the input)
 
 
 @dataclass(frozen=True)
@@ -244,14 +251,19 @@ class GateVerdict:
         return self.gate is not Gate.OK
 
 
-def dependency_verdict(dependent, dependency, source=None, ready_expr=None):
+def dependency_verdict(dependent, dependency, source=None, ready_expr=None, ready=True):
     """The controllers' dependency checks for one dependsOn entry, first failure wins: does
     `dependency` (a FluxObject, None when it does not exist) let `dependent` proceed?
     `source`: the dependent's source object, for the same-source revision rule.
+    `ready` False: the entry asks for existence only.
     readyExpr is not evaluated (no CEL here): the controller's own verdict, if its message
     gives one, else the readiness the expression usually asks for."""
     if dependency is None:
         return GateVerdict(Gate.MISSING, "does not exist")
+    if not ready:
+        return GateVerdict(Gate.OK, "exists (existence only: the entry does not ask for readiness)")
+    if dependency.ref.external:
+        return _external_verdict(dependent, dependency, ready_expr)
     ready = ready_for_dependents(dependency)
     if ready_expr:
         if _ready_expr_false_by_controller(dependent, dependency.ref):
@@ -280,8 +292,31 @@ def dependency_verdict(dependent, dependency, source=None, ready_expr=None):
     return GateVerdict(Gate.OK, "ready")
 
 
+def _external_verdict(dependent, dependency, ready_expr):
+    verdict = kstatus(dependency)
+    if verdict.state is State.UNKNOWN and verdict.reason == "NotRead":
+        return GateVerdict(Gate.UNKNOWN, verdict.message)
+    if ready_expr:
+        if _ready_expr_false_by_controller(dependent, dependency.ref):
+            return GateVerdict(Gate.READY_EXPR, f"readyExpr {ready_expr!r} evaluated false (controller message)")
+        return GateVerdict(Gate.OK if verdict.ready else Gate.READY_EXPR,
+                           f"readyExpr {ready_expr!r} not evaluated; kstatus: {verdict.state}")
+    if verdict.state is State.UNKNOWN:
+        return GateVerdict(Gate.UNKNOWN, "no status in this input")
+    if verdict.state is State.STALE:
+        return GateVerdict(Gate.NOT_OBSERVED, verdict.message)
+    if not verdict.ready:
+        return GateVerdict(Gate.NOT_READY, f"{verdict.state}: {verdict.message}" if verdict.message
+                           else str(verdict.state))
+    return GateVerdict(Gate.OK, verdict.message or "current")
+
+
 def _ready_expr_false_by_controller(obj, dep_ref):
     ready = obj.ready_condition
     return bool(ready and ready.reason == "DependencyNotReady"
                 and f"dependency '{dep_ref.ns_name}' is not ready according to readyExpr eval"
                 in ready.message)
+
+
+# Other kinds: kstatus rules (they build on the Verdict above).
+from kubectl_depgraph.judge.kstatus import kstatus  # noqa: E402
