@@ -77,3 +77,8 @@ def resource_name(kind):
 
 def is_external_kind(kind):
     return kind not in GROUPS and kind not in OWN_GROUPS
+
+
+# kubectl's short names for the other kinds dependencies name most (`why crd/NAME`).
+OTHER_ALIASES = {"crd": "CustomResourceDefinition", "crds": "CustomResourceDefinition",
+                 "deploy": "Deployment", "sts": "StatefulSet", "ds": "DaemonSet"}

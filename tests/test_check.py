@@ -304,7 +304,7 @@ def test_text_clean():
 
 def test_json_is_the_versioned_check_report():
     doc = json.loads(render_json(_findings(), "path repo", 12, base="repo", warnings=["w"]))
-    assert (doc["apiVersion"], doc["kind"]) == ("kubectl-depgraph/v1", "CheckReport")
+    assert (doc["apiVersion"], doc["kind"]) == ("kubectl-depgraph/v2", "CheckReport")
     assert doc["summary"] == {"error": 5, "warning": 2, "info": 1, "objects": 12}
     first = doc["findings"][0]
     assert list(first) == ["id", "name", "severity", "objects", "file", "line", "message", "fix"]

@@ -176,7 +176,7 @@ def test_version_text_and_json(tmp_path):
     flux.chmod(0o755)
     env = {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "KUBECTL": str(tmp_path / "no-kubectl")}
     doc = json.loads(invoke(["version", "-o", "json"], env=env).stdout)
-    assert doc == {"apiVersion": "kubectl-depgraph/v1", "kind": "Version", "plugin": doc["plugin"],
+    assert doc == {"apiVersion": "kubectl-depgraph/v2", "kind": "Version", "plugin": doc["plugin"],
                    "kubectl": None, "flux": "v2.6.4", "python": sys.version.split()[0],
                    "pythonExecutable": sys.executable}
     text = invoke(["version"], env=env).stdout.splitlines()

@@ -130,7 +130,7 @@ def test_bad_context(live):
 def test_entry_points_agree(tmp_path):
     """python -m, the console script's main and bin/kubectl-depgraph run the same code."""
     out = run_subprocess(["tree", "-f", EXAMPLE, "-o", "json"], env={"PATH": "/usr/bin:/bin", **NOW})
-    assert out.code == 0 and json.loads(out.stdout)["apiVersion"] == "kubectl-depgraph/v1"
+    assert out.code == 0 and json.loads(out.stdout)["apiVersion"] == "kubectl-depgraph/v2"
     import subprocess
     import sys
     proc = subprocess.run([sys.executable, str(ROOT / "bin" / "kubectl-depgraph"), "tree", "-f",

@@ -10,6 +10,7 @@ import sys
 import click
 
 from kubectl_depgraph import __version__
+from kubectl_depgraph.render.data import SCHEMA
 
 TIMEOUT = 5.0   # seconds each of kubectl and flux may take to say their version
 
@@ -30,7 +31,7 @@ def version(output):
     # subprocess, not runner (sh): version must start fast and never fails on a missing tool
     kubectl = _start([os.environ.get("KUBECTL") or "kubectl", "version", "--client", "-o", "json"])
     flux = _start(["flux", "version", "--client", "-o", "json"])
-    doc = {"apiVersion": "kubectl-depgraph/v1", "kind": "Version", "plugin": __version__,
+    doc = {"apiVersion": SCHEMA, "kind": "Version", "plugin": __version__,
            "kubectl": _version_of(kubectl, ("clientVersion", "gitVersion")),
            "flux": _version_of(flux, ("flux",)),
            "python": sys.version.split()[0], "pythonExecutable": sys.executable}

@@ -50,6 +50,19 @@ def _missing_suggestions(graph, rc):
     return out
 
 
+def _external_suggestions(ref, rc):
+    """An object of another kind: kubectl shows its status; whoever applies it fixes it."""
+    scope = f" -n {ref.namespace}" if ref.namespace else ""
+    if rc.kind is Cause.NOT_READ:
+        return [Suggestion(f"read {ref} yourself (depgraph could not: {rc.label})",
+                           f"kubectl get {ref.kind.lower()} {ref.name}{scope} -o yaml")]
+    out = [Suggestion(f"see why {ref} is not current", f"kubectl describe {ref.kind.lower()} {ref.name}{scope}")]
+    if ref.kind == "CustomResourceDefinition":
+        out.append(Suggestion("a CRD that is not Established has a rejected schema or name: check the "
+                              "Kustomization or HelmRelease that installs it", ""))
+    return out
+
+
 def _reconcile_dependents(rc):
     return Suggestion(f"once {rc.ref.short} is fixed, roll out everything behind it in order",
                       f"kubectl depgraph reconcile {rc.ref.short} --dependents")
@@ -67,6 +80,8 @@ def _root_suggestions(graph, rc):
         return out
     if rc.kind is Cause.MISSING:
         return _missing_suggestions(graph, rc)
+    if rc.kind in (Cause.NOT_CURRENT, Cause.NOT_READ):
+        return _external_suggestions(ref, rc)
     obj = graph.obj(ref)
     if obj is not None and obj.suspended:
         out.append(Suggestion(f"resume {ref.short}; it blocks its dependents while suspended",

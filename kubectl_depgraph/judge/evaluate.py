@@ -31,7 +31,13 @@ def evaluate_dependency(graph, obj, dep):
         note = graph.other_kind_note(dep.ref)
         detail = f"{dep.ref} does not exist" + (f"; {note}" if note else "")
     return Link(dep.ref, Via.DEPENDS_ON, verdict.gate, detail, dep.ready_expr,
-                dep.ref.ns_name in _named_in_message(obj), classify(target).state)
+                _named(dep.ref, _named_in_message(obj)), classify(target).state)
+
+
+def _named(ref, named):
+    """Does the message name `ref`: `ns/name`, or `Kind/ns/name` in the cross-kind and
+    ResourceSet wording (`dependency <apiVersion>/<Kind>/<ns>/<name> not ready`)?"""
+    return ref.ns_name in named or any(n.endswith(f"/{ref.kind}/{ref.ns_name}") for n in named)
 
 
 def _source_link(graph, obj):
@@ -182,12 +188,29 @@ def _missing_finding(graph, ref, via):
     return Finding("NotFound", Cause.MISSING, "missing", summary, cause=True)
 
 
+def _external_findings(obj, verdict):
+    """An object of another kind: its kstatus verdict is the whole story."""
+    if verdict.reason == "NotRead":
+        return [Finding("NotRead", Cause.NOT_READ, "not read", verdict.message)]
+    if verdict.state in (State.READY, State.UNKNOWN):
+        return []
+    what = f"{verdict.state}" + (f" ({verdict.reason})" if verdict.reason else "")
+    return [Finding(verdict.reason or "NotCurrent", Cause.NOT_CURRENT, f"not current: {what}",
+                    f"kstatus: {verdict.message or verdict.state}; the dependents that ask for its "
+                    "readiness wait until it is Current")]
+
+
 def step(graph, ref, depth, via, parent):
     """One object's step, without events (attach_events adds them)."""
     obj = graph.obj(ref)
     if obj is None:
         step = Step(ref, depth, via, parent, State.MISSING)
         step.findings = [_missing_finding(graph, ref, via)]
+        return step
+    if ref.external:
+        verdict = classify(obj)
+        step = Step(ref, depth, via, parent, verdict.state, verdict.reason, verdict.message, verdict.since)
+        step.findings = _external_findings(obj, verdict)
         return step
     verdict = classify(obj)
     step = Step(ref, depth, via, parent, verdict.state, verdict.reason, verdict.message, verdict.since,

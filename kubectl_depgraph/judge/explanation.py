@@ -36,6 +36,8 @@ class Cause(enum.Enum):
     PROGRESSING = "progressing"
     NO_ARTIFACT = "no artifact"
     NO_STATUS = "no status"
+    NOT_CURRENT = "not current"      # an object of another kind, by kstatus (a CRD, a Deployment…)
+    NOT_READ = "not read"            # an object of another kind the input could not show
     OTHER = "other"
 
 

@@ -6,6 +6,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Optional
 
+from kubectl_depgraph.kinds import OTHER_ALIASES
 from kubectl_depgraph.model import KIND_ALIASES, WORKLOAD_KINDS
 
 SIMILAR = 0.6    # difflib ratio from which two spellings are "close"
@@ -67,15 +68,16 @@ def match(graph, text, namespace=None):
     if not text or any(not p for p in parts) or len(parts) > 3:
         return Match(text, invalid=f"invalid object name {text!r}",
                      hint="use name, ns/name, kind/name or kind/ns/name")
-    if len(parts) == 3 and KIND_ALIASES.get(parts[0].lower()) is None:
+    kind = _kind(graph, parts[0]) if len(parts) > 1 else None
+    if len(parts) == 3 and kind is None:
         return Match(text, invalid=f"unknown kind {parts[0]!r} in {text!r}",
-                     hint="kinds: ks, hr, gitrepo, ocirepo, helmrepo, hc, bucket")
-    refs = _candidates(known(graph), parts)
+                     hint="kinds: ks, hr, gitrepo, ocirepo, helmrepo, hc, bucket, rset, tf, or a kind "
+                          "a dependency names")
+    refs = _candidates(known(graph), parts, kind)
     if len(refs) > 1 and namespace:
         refs = [r for r in refs if r.namespace == namespace] or refs
     if refs:
         return Match(text, tuple(refs))
-    kind = KIND_ALIASES.get(parts[0].lower()) if len(parts) > 1 else None
     if kind is not None:
         same = [r for r in known(graph) if r.name == parts[-1] and r.kind != kind
                 and (len(parts) == 2 or r.namespace == parts[1])]
@@ -85,12 +87,20 @@ def match(graph, text, namespace=None):
     return Match(text, near=tuple(nearest(text, {spell(r) for r in known(graph)})))
 
 
-def _candidates(known_refs, parts):
+def _kind(graph, word):
+    """The kind `word` spells: a Flux alias, kubectl's short name of another kind, or the
+    name of a kind in the graph (any case, singular or plural); None when none."""
+    word = word.lower()
+    kind = KIND_ALIASES.get(word) or OTHER_ALIASES.get(word)
+    if kind is None:
+        kind = next((r.kind for r in graph.nodes if r.kind.lower() in (word, word.removesuffix("s"))), None)
+    return kind
+
+
+def _candidates(known_refs, parts, kind):
     if len(parts) == 3:
-        kind = KIND_ALIASES[parts[0].lower()]
         return [r for r in known_refs if (r.kind, r.namespace, r.name) == (kind, parts[1], parts[2])]
     if len(parts) == 2:
-        kind = KIND_ALIASES.get(parts[0].lower())
         if kind is not None:
             by_kind = [r for r in known_refs if r.kind == kind and r.name == parts[1]]
             if by_kind:

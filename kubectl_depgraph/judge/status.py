@@ -14,14 +14,18 @@ REQUEUE_DEPENDENCY = 30
 # `dependency 'ns/name' is not ready[ according to readyExpr eval]|revision is not up to
 # date|not found: …` and helm-controller's `unable to get 'ns/name' dependency: …`.
 _DEPENDENCY_TEXT = re.compile(r"dependency '([^'/]+/[^']+)' (not found|revision is not up to date|is not ready)|"
-                              r"unable to get '([^'/]+/[^']+)' dependency")
+                              r"unable to get '([^'/]+/[^']+)' dependency|"
+                              # ResourceSet / cross-kind: `dependency <apiVersion>/<Kind>/<ns>/<name> not …`
+                              r"dependency ((?:[^\s/']+/)?v[0-9][a-z0-9]*/[A-Za-z0-9]+/[^\s:]+):? (not found|not ready)")
 
 
 def dependency_problems(message):
-    """[(`ns/name`, 'not found' | 'revision is not up to date' | 'is not ready')] named in a
-    controller's dependency message, in order."""
-    return [(a, problem) if a else (b, "not found")
-            for a, problem, b in _DEPENDENCY_TEXT.findall(message or "")]
+    """[(`ns/name` (or `apiVersion/Kind/ns/name`), 'not found' | 'revision is not up to date' |
+    'is not ready' | 'not ready')] named in a controller's dependency message, in order."""
+    out = []
+    for a, problem, b, typed, typed_problem in _DEPENDENCY_TEXT.findall(message or ""):
+        out.append((a, problem) if a else (b, "not found") if b else (typed, typed_problem))
+    return out
 
 
 _HEALTH = re.compile(r"timeout waiting for: \[(.*)\]", re.S)

@@ -2,7 +2,9 @@
 
 import json
 
-SCHEMA = "kubectl-depgraph/v1"   # apiVersion of every document we print (graph, report, explanation)
+# apiVersion of every document we print (graph, report, explanation, version). v2: dependsOn
+# entries and edges carry the cross-kind fields (apiVersion, ready), nodes their readiness rules.
+SCHEMA = "kubectl-depgraph/v2"
 
 
 def to_json(document):

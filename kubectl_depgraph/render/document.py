@@ -10,7 +10,9 @@ def node_record(graph, ref):
     obj = graph.obj(ref)
     verdict = classify(graph.obj(ref))
     record = {
-        "id": str(ref), "kind": ref.kind, "namespace": ref.namespace, "name": ref.name,
+        "id": str(ref), "apiVersion": (obj.api_version if obj else _named_api_version(graph, ref)) or None,
+        "kind": ref.kind, "namespace": ref.namespace, "name": ref.name,
+        "readiness": "kstatus" if ref.external else "flux",
         "status": verdict.state.value, "ready": verdict.ready,
         "reason": verdict.reason, "message": verdict.message, "since": verdict.since or None,
     }
@@ -24,22 +26,34 @@ def node_record(graph, ref):
         "source": str(obj.source) if obj.source else None,
         "revision": obj.last_applied_revision or obj.last_attempted_revision or None,
         "generation": obj.generation, "observedGeneration": obj.observed_generation,
-        "dependsOn": [str(d.ref) for d in obj.depends_on],
+        "dependsOn": [entry_record(d) for d in obj.depends_on],
     })
     if obj.origin:
         record["origin"] = str(obj.origin)
     return record
 
 
+def entry_record(dep):
+    """One dependsOn entry: the object it names, and how (cross-kind fields)."""
+    return {"id": str(dep.ref), "apiVersion": dep.api_version or None, "ready": dep.ready,
+            "readyExpr": dep.ready_expr}
+
+
+def _named_api_version(graph, ref):
+    """A missing node's apiVersion, as a dependsOn entry names it (None: the holder's kind)."""
+    return next((graph.entry(d, ref).api_version for d in graph.dependents(ref)
+                 if graph.entry(d, ref).api_version), None)
+
+
 def graph_document(graph, description="", warnings=()):
-    """The whole graph as the v1 document: nodes, edges, missing, cycles, waves."""
+    """The whole graph as the documented data: nodes, edges, missing, cycles, waves."""
     return {
         "apiVersion": SCHEMA,
         "kind": "DependencyGraph",
         "input": description,
         "nodes": [node_record(graph, r) for r in graph.nodes],
-        "edges": [{"from": str(a), "to": str(b), "readyExpr": graph.ready_expr(a, b)}
-                  for a, b in graph.edges()],
+        "edges": [{"from": str(a), "to": str(b), "ready": graph.entry(a, b).ready,
+                   "readyExpr": graph.ready_expr(a, b)} for a, b in graph.edges()],
         "missing": [node_record(graph, r) for r in graph.missing],
         "cycles": [[str(r) for r in cycle] for cycle in graph.cycles()],
         "waves": [[str(r) for r in wave] for wave in graph.waves()],
