@@ -43,8 +43,11 @@ class ObjectRef(NamedTuple):
         return is_external_kind(self.kind)
 
 
-def cycle_path(cycle, spell=lambda ref: ref.ns_name, arrow="→"):
-    """A cycle written closed, `a → b → a` (kustomize-controller logs it with `->`)."""
+def cycle_path(cycle, spell=None, arrow="→"):
+    """A cycle written closed, `a → b → a` (kustomize-controller logs it with `->`); its
+    members as `ns/name`, or as `kind/ns/name` when it spans kinds."""
+    if spell is None:
+        spell = (lambda ref: ref.ns_name) if len({r.kind for r in cycle}) == 1 else (lambda ref: ref.short)
     return f" {arrow} ".join(spell(ref) for ref in [*cycle, cycle[0]])
 
 

@@ -99,7 +99,9 @@ def select(graph, starts=None, namespace=None, dependents=False, dependencies=Fa
             chosen |= graph.upstream(starts)
     else:
         chosen = {r for r in graph.nodes if namespace is None or r.namespace == namespace}
-    chosen = {r for r in chosen if not graph.is_missing(r)}
+    # Only Kustomizations and HelmReleases take a reconcile request; what else they depend
+    # on (a ResourceSet, a CRD…) is an outside dependency the plan waits for.
+    chosen = {r for r in chosen if r.kind in WORKLOAD_KINDS and not graph.is_missing(r)}
     if kind:
         chosen = {r for r in chosen if r.kind == kind}
     return chosen
