@@ -8,9 +8,9 @@ from kubectl_depgraph.judge.explanation import Cause, Finding, Link, Step, Via
 from kubectl_depgraph.judge.names import nearest_to
 from kubectl_depgraph.judge.status import (MEANINGS, REQUEUE_DEPENDENCY, Gate, State, classify,
                                            dependency_problems, dependency_verdict, generation_behind,
-                                           health_check_items, observed_ahead, ready_for_dependents,
+                                           health_check_items, observed, observed_ahead, ready_for_dependents,
                                            ready_verdict, revision_behind, stalled_condition)
-from kubectl_depgraph.model import HELMRELEASE, HELMREPOSITORY, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef
+from kubectl_depgraph.model import HELMRELEASE, HELMREPOSITORY, OWN_GROUPS, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef
 
 
 def _named_in_message(obj):
@@ -188,6 +188,14 @@ def _missing_finding(graph, ref, via):
     return Finding("NotFound", Cause.MISSING, "missing", summary, cause=True)
 
 
+def _observed(obj):
+    """The observed generation to show: a ResourceSet keeps it on its conditions only."""
+    if obj.observed_generation is None and obj.ref.kind in OWN_GROUPS:
+        seen = observed(obj)
+        return obj.generation if seen is None else seen
+    return obj.observed_generation
+
+
 def _external_findings(obj, verdict):
     """An object of another kind: its kstatus verdict is the whole story."""
     if verdict.reason == "NotRead":
@@ -214,7 +222,7 @@ def step(graph, ref, depth, via, parent):
         return step
     verdict = classify(obj)
     step = Step(ref, depth, via, parent, verdict.state, verdict.reason, verdict.message, verdict.since,
-                obj.suspended, obj.generation, obj.observed_generation,
+                obj.suspended, obj.generation, _observed(obj),
                 obj.last_applied_revision or obj.artifact_revision or obj.last_attempted_revision)
     links = []
     src = _source_link(graph, obj)

@@ -4,7 +4,7 @@ import enum
 import re
 from dataclasses import dataclass
 
-from kubectl_depgraph.model import KUSTOMIZATION
+from kubectl_depgraph.model import KUSTOMIZATION, OWN_GROUPS
 
 # Seconds between a waiting object's dependency checks: the kustomize- and helm-controller
 # --requeue-dependency default (flux-semantics.md).
@@ -106,7 +106,11 @@ MISSING = Verdict(State.MISSING, "NotFound", "object does not exist")
 
 
 def generation_observed(obj):
-    """The controllers' check: status.observedGeneration equals metadata.generation."""
+    """The controllers' check: status.observedGeneration equals metadata.generation. A
+    ResourceSet has no status.observedGeneration: its Ready condition's counts (kstatus)."""
+    if obj.observed_generation is None and obj.ref.kind in OWN_GROUPS:
+        seen = observed(obj)
+        return obj.generation is None or seen is None or seen == obj.generation
     return obj.generation is None or obj.observed_generation == obj.generation
 
 
