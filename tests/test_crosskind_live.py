@@ -268,3 +268,91 @@ def test_double_typed_entries(live):
         "DependencyNotReady",
         f"dependency '{APIEXT_GROUP}/v1/CustomResourceDefinition/{CRD_NAME}' not found: "
         f"no matches for kind \"CustomResourceDefinition\" in version \"{APIEXT_GROUP}/v1\"")
+
+
+# --- Terraforms (tofu-controller) --------------------------------------------------------
+
+def terraform(name, depends_on=(), ready=True, waiting=False):
+    """A tofu-controller Terraform; waiting: Ready=False DependencyNotReady (its first dependency)."""
+    if waiting:
+        return {**terraform(name, depends_on), "status": {"observedGeneration": 1, "conditions": [
+            {"type": "Ready", "status": "False", "reason": "DependencyNotReady",
+             "message": f"dependency '{FS}/{depends_on[0]}' is not ready",
+             "lastTransitionTime": "2026-11-21T10:00:00Z"}]}}
+    return {"apiVersion": "infra.contrib.fluxcd.io/v1alpha2", "kind": "Terraform",
+            "metadata": {"name": name, "namespace": FS, "generation": 1},
+            "spec": {"path": f"./{name}", "sourceRef": {"kind": "GitRepository", "name": FS},
+                     "dependsOn": [{"name": d} for d in depends_on]},
+            "status": {"observedGeneration": 1, "conditions": [
+                {"type": "Ready", "status": "True" if ready else "False",
+                 "reason": "TFExecApplySucceeded" if ready else "TFExecApplyFailed",
+                 "message": "Applied successfully" if ready else "error running Apply: exit status 1",
+                 "lastTransitionTime": "2026-11-21T10:00:00Z"}]}}
+
+
+def test_terraforms_are_read_when_served(live):
+    _, env = live([source("GitRepository", FS), kustomization("infra"), terraform("vpc", ready=False),
+                   terraform("eks", depends_on=["vpc"], waiting=True)], groups=CROSS_KIND_GROUPS)
+    doc = json.loads(invoke(["why", "tf/eks", "-o", "json"], env=env).stdout)
+    assert [rc["id"] for rc in doc["rootCauses"]] == ["Terraform/flux-system/vpc"]
+    graph = json.loads(invoke(["tree", "-o", "json"], env=env).stdout)
+    nodes = {n["id"]: n for n in graph["nodes"]}
+    assert nodes["Terraform/flux-system/eks"]["dependsOn"] == ["Terraform/flux-system/vpc"]
+
+
+# --- acquire/crosskind.py on kubectl's answers, without a server ---------------------------
+
+class FakeKubectl:
+    """get_list(resources) answers from {resource arg: (items, stderr line)}; a refusal
+    (`doesn't have a resource type`) fails the whole call, as kubectl does."""
+
+    def __init__(self, answers):
+        self.answers, self.calls = answers, []
+
+    def get_list(self, resources):
+        self.calls.append(list(resources))
+        for r in resources:
+            if self.answers[r] == "unserved":
+                return [], f'error: the server doesn\'t have a resource type "{r.split(".")[0]}"\n'
+        items, stderr = [], ""
+        for r in resources:
+            got, err = self.answers[r]
+            items += got
+            stderr += err
+        return items, stderr
+
+
+def _holder(*entries):
+    from kubectl_depgraph.model import parse_object
+    return parse_object(resourceset("apps", depends_on=entries))
+
+
+def test_read_named_spellings_scope_and_refusals():
+    from kubectl_depgraph.acquire.crosskind import read_named, resource_arg
+    assert [resource_arg("Deployment", "apps/v1"), resource_arg("Service", "v1"), resource_arg("Foo", "")] == \
+        ["Deployment.v1.apps", "Service.v1.", "Foo"]
+    holder = _holder({"apiVersion": "example.com/v1", "kind": "ClusterWidget", "name": "big"},
+                     {"apiVersion": "example.com/v1", "kind": "Gadget", "name": "g"},
+                     {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "namespace": "apps"},
+                     {"apiVersion": "other.io/v1", "kind": "Thing", "name": "t"},
+                     {"apiVersion": "v1", "kind": "Service", "name": "svc"})
+    widget = {"apiVersion": "example.com/v1", "kind": "ClusterWidget", "metadata": {"name": "big"}}
+    forbidden = ('Error from server (Forbidden): gadgets.example.com is forbidden: User "jane" cannot list '
+                 'resource "gadgets" in API group "example.com" at the cluster scope\n')
+    kubectl = FakeKubectl({"ClusterWidget.v1.example.com": ([widget], ""),
+                           "Gadget.v1.example.com": ([], forbidden),
+                           "Deployment.v1.apps": ([deployment("web", "apps"), deployment("other", "apps")], ""),
+                           "Thing.v1.other.io": "unserved", "Service.v1.": ([], "")})
+    objects, warnings = read_named(kubectl, [holder])
+    assert len(kubectl.calls) == 2 and "Thing.v1.other.io" not in kubectl.calls[1]
+    assert warnings == [
+        "the API server serves no Thing (other.io/v1): is its CRD installed?",
+        "could not read Gadget objects (example.com/v1): listing them is forbidden, so the dependencies "
+        "on them are unknown"]
+    assert [str(o.ref) for o in objects] == ["ClusterWidget/big", "Deployment/apps/web", "Gadget/flux-system/g"]
+    assert objects[2].facts == {"unread": "could not read Gadget objects (forbidden)"}
+    # the entry on the cluster-scoped kind lost the namespace it defaulted to
+    assert [str(d.ref) for d in holder.depends_on] == [
+        "ClusterWidget/big", "Gadget/flux-system/g", "Deployment/apps/web", "Thing/flux-system/t",
+        "Service/flux-system/svc"]
+    assert read_named(FakeKubectl({}), [_holder()]) == ([], [])
