@@ -356,3 +356,13 @@ def test_read_named_spellings_scope_and_refusals():
         "ClusterWidget/big", "Gadget/flux-system/g", "Deployment/apps/web", "Thing/flux-system/t",
         "Service/flux-system/svc"]
     assert read_named(FakeKubectl({}), [_holder()]) == ([], [])
+
+
+def test_resourcesets_forbidden_are_left_out_with_a_warning(live, kubectl_calls):
+    """Users often may read Flux's kinds and not flux-operator's: no full read, a warning."""
+    _, env = live(rset_on_crd(), groups=CROSS_KIND_GROUPS, forbid=[Forbid(["list"], "resourcesets")])
+    out = invoke(["tree"], env=env)
+    assert (out.code, out.stderr) == (
+        0, "warning: listing resourcesets.fluxcd.controlplane.io is forbidden: ResourceSet objects are left out\n")
+    assert out.stdout.splitlines() == ["✔ ks/flux-system/infra ready  main@sha1:aaaaaaaa"]
+    assert len([c for c in kubectl_calls if c[:1] == ["get"]]) == 5

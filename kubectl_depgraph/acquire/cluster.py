@@ -1,8 +1,8 @@
 """Live input and cluster writes through the real kubectl (and flux) binaries.
 
 argv builders are pure; every call goes through runner.run (or runner.stream for a
-watch), injectable for tests. Reading uses one `kubectl get <all flux kinds> -o json`
-call in the common case."""
+watch), injectable for tests. Reading runs its few kubectl processes at once in the
+common case (Kubectl._fast_read)."""
 
 import json
 import os
@@ -78,7 +78,8 @@ class Kubectl:
         self._run = run or runner.run
         self._stream = stream or runner.stream
         self._per_namespace = set()   # kinds we may not list across all namespaces
-        self._unserved = set()        # optional kinds the fast read found not served
+        self._unserved = set()        # optional kinds the fast read found not served…
+        self._refused = {}            # …or may not list: {kind: warning}
 
     def argv(self, *args):
         return [self.opts.kubectl, *self.opts.global_args(), *args]
@@ -149,8 +150,8 @@ class Kubectl:
         if fast is not None:
             return fast
         # kubectl maps every type before its first list: one it lacks fails the whole call
-        kinds = list(READ_KINDS) + [k for k in OPTIONAL_KINDS if k not in self._unserved]
-        fetched = Fetched()
+        kinds = list(READ_KINDS) + [k for k in OPTIONAL_KINDS if k not in self._unserved | set(self._refused)]
+        fetched = Fetched(warnings=list(self._refused.values()))
         while True:
             # Always cluster-wide: dependencies cross namespaces; -n narrows the view only.
             items, stderr = self.get_list([resource_name(k) for k in kinds])
@@ -197,7 +198,7 @@ class Kubectl:
             if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
                 return None
             items.extend(list_items(doc))
-        return Fetched(items)
+        return Fetched(items, list(self._refused.values()))
 
     def _attempt(self, *args, ok_codes=(0,)):
         """run(*args), or None when it failed in a way the full read handles."""
@@ -209,16 +210,20 @@ class Kubectl:
             return None
 
     def _attempt_optional(self, kind, version):
-        """The fast read of an optional kind: its List, an empty one when the server does
-        not serve it (404), None when the full read must explain a failure."""
+        """The fast read of an optional kind: its List; an empty one when the server does
+        not serve it (404) or we may not list it (a warning: RBAC often leaves flux-operator's
+        and tofu-controller's kinds out); None when the full read must explain a failure."""
         res = self._attempt("get", "--raw", f"/apis/{version}/{PLURALS[kind]}", ok_codes=(0, 1))
         if res is None or res.returncode == 0:
             return res
         lines = error_lines(res.stderr)
         if lines and all("the server could not find the requested resource" in line for line in lines):
             self._unserved.add(kind)
-            return runner.Result(res.argv, '{"items": []}', res.stderr, 0)
-        return None
+        elif lines and all("(Forbidden)" in line for line in lines):
+            self._refused[kind] = f"listing {resource_name(kind)} is forbidden: {kind} objects are left out"
+        else:
+            return None
+        return runner.Result(res.argv, '{"items": []}', res.stderr, 0)
 
     def _read_per_namespace(self, denied, items, fetched):
         # List what we may, say what was omitted.
