@@ -8,8 +8,8 @@ BUCKET = "Bucket"
 HELMREPOSITORY = "HelmRepository"
 HELMCHART = "HelmChart"
 EXTERNALARTIFACT = "ExternalArtifact"
-# Flux Operator: a node of the graph whose dependsOn entries name any kind. Not read from a
-# live cluster (not in GROUPS); read from Git and snapshots.
+# Flux Operator: a node of the graph whose dependsOn entries name any kind. Read from a live
+# cluster when the API server serves it (OPTIONAL_VERSIONS), from Git and snapshots.
 RESOURCESET = "ResourceSet"
 RESOURCESET_GROUP = "fluxcd.controlplane.io"
 # tofu-controller: Terraform objects depend on Terraform objects, judged like Flux's own kinds.
@@ -18,6 +18,9 @@ TERRAFORM_GROUP = "infra.contrib.fluxcd.io"
 # Kinds depgraph models with their controllers' rules; any other kind a dependency names is
 # an "external" node, judged with kstatus rules (judge/status.kstatus).
 OWN_GROUPS = {RESOURCESET: RESOURCESET_GROUP, TERRAFORM: TERRAFORM_GROUP}
+# The kinds the live read takes when the server serves them (no Flux objects depend on them
+# being there), at the version the fast read asks for.
+OPTIONAL_VERSIONS = ((RESOURCESET, f"{RESOURCESET_GROUP}/v1"), (TERRAFORM, f"{TERRAFORM_GROUP}/v1alpha2"))
 # Kinds that are cluster-scoped wherever they are served: a dependency on one ignores its
 # namespace (the API server does). Kinds read from the cluster say so themselves.
 CLUSTER_SCOPED = frozenset({
@@ -39,7 +42,7 @@ PLURALS = {
     KUSTOMIZATION: "kustomizations", HELMRELEASE: "helmreleases",
     GITREPOSITORY: "gitrepositories", OCIREPOSITORY: "ocirepositories", BUCKET: "buckets",
     HELMREPOSITORY: "helmrepositories", HELMCHART: "helmcharts",
-    EXTERNALARTIFACT: "externalartifacts",
+    EXTERNALARTIFACT: "externalartifacts", RESOURCESET: "resourcesets", TERRAFORM: "terraforms",
 }
 SHORT = {
     KUSTOMIZATION: "ks", HELMRELEASE: "hr", GITREPOSITORY: "gitrepo", OCIREPOSITORY: "ocirepo",
@@ -59,7 +62,9 @@ for _kind in GROUPS:
     for _alias in (_kind.lower(), PLURALS[_kind], SHORT[_kind], f"{PLURALS[_kind]}.{GROUPS[_kind]}"):
         KIND_ALIASES[_alias] = _kind
 KIND_ALIASES.update({"resourceset": RESOURCESET, "resourcesets": RESOURCESET, "rset": RESOURCESET,
-                     "terraform": TERRAFORM, "terraforms": TERRAFORM, "tf": TERRAFORM})
+                     "terraform": TERRAFORM, "terraforms": TERRAFORM, "tf": TERRAFORM,
+                     f"resourcesets.{RESOURCESET_GROUP}": RESOURCESET,
+                     f"terraforms.{TERRAFORM_GROUP}": TERRAFORM})
 KIND_ALIASES.update({"kustomize": KUSTOMIZATION, "helm": HELMRELEASE, "git": GITREPOSITORY,
                      "oci": OCIREPOSITORY})
 
@@ -72,7 +77,7 @@ FORCE_ANNOTATION = "reconcile.fluxcd.io/forceAt"
 
 def resource_name(kind):
     """`kustomizations.kustomize.toolkit.fluxcd.io`: unversioned, so the server's preferred version is used."""
-    return f"{PLURALS[kind]}.{GROUPS[kind]}"
+    return f"{PLURALS[kind]}.{GROUPS.get(kind) or OWN_GROUPS[kind]}"
 
 
 def is_external_kind(kind):

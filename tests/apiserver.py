@@ -46,6 +46,12 @@ TEST_FINALIZE_DELAY = "depgraph.test/finalize-delay"
 KS_GROUP = "kustomize.toolkit.fluxcd.io"
 HELM_GROUP = "helm.toolkit.fluxcd.io"
 SOURCE_GROUP = "source.toolkit.fluxcd.io"
+# Groups a test serves only when it asks for them (CROSS_KIND_GROUPS): kinds that cross-kind
+# dependsOn entries name (a CRD, a Deployment), flux-operator and tofu-controller.
+APIEXT_GROUP = "apiextensions.k8s.io"
+APPS_GROUP = "apps"
+OPERATOR_GROUP = "fluxcd.controlplane.io"
+TOFU_GROUP = "infra.contrib.fluxcd.io"
 
 
 # --------------------------------------------------------------------------- resource table
@@ -86,6 +92,12 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
                  short_names=("ocirepo",), categories=("all",)),
     ResourceType(SOURCE_GROUP, "ExternalArtifact", "externalartifacts", "externalartifact",
                  categories=("all",)),
+    ResourceType(APIEXT_GROUP, "CustomResourceDefinition", "customresourcedefinitions",
+                 "customresourcedefinition", namespaced=False, short_names=("crd", "crds")),
+    ResourceType(APPS_GROUP, "Deployment", "deployments", "deployment", short_names=("deploy",),
+                 categories=("all",)),
+    ResourceType(OPERATOR_GROUP, "ResourceSet", "resourcesets", "resourceset", short_names=("rset",)),
+    ResourceType(TOFU_GROUP, "Terraform", "terraforms", "terraform", short_names=("tf",)),
 )
 _BY_KIND = {rt.kind: rt for rt in RESOURCE_TYPES}
 _BY_PLURAL = {(rt.group, rt.plural): rt for rt in RESOURCE_TYPES}
@@ -100,9 +112,13 @@ NO_FLUX: dict[str, list[str]] = {}
 NO_HELM: dict[str, list[str]] = {KS_GROUP: ["v1"], SOURCE_GROUP: ["v1", "v1beta2"]}
 OLD_FLUX: dict[str, list[str]] = {KS_GROUP: ["v1beta2"], HELM_GROUP: ["v2beta1"],
                                   SOURCE_GROUP: ["v1beta2"]}
+#: Flux plus apps, CRDs, flux-operator's ResourceSets and tofu-controller's Terraforms.
+CROSS_KIND_GROUPS: dict[str, list[str]] = {**DEFAULT_GROUPS, APPS_GROUP: ["v1"], APIEXT_GROUP: ["v1"],
+                                           OPERATOR_GROUP: ["v1"], TOFU_GROUP: ["v1alpha2"]}
 
 FLUX_COMPONENT = {KS_GROUP: "kustomize-controller", HELM_GROUP: "helm-controller",
-                  SOURCE_GROUP: "source-controller"}
+                  SOURCE_GROUP: "source-controller", OPERATOR_GROUP: "flux-operator",
+                  TOFU_GROUP: "tf-controller"}
 
 
 def resource_for_kind(kind: str) -> ResourceType:
@@ -1637,6 +1653,14 @@ class FluxController:
         ns = obj["metadata"]["namespace"]
         my_src = (obj.get("spec") or {}).get("sourceRef") or {}
         for dep in (obj.get("spec") or {}).get("dependsOn") or []:
+            if dep.get("kind") not in (None, "", kind):
+                problem = self._typed_dependency_problem(kind, ns, dep)
+                if problem:
+                    return problem
+                continue
+            if dep.get("ready") is False and self.server.store.objects.get(
+                    Store.key(rt, dep.get("namespace") or ns, dep["name"])) is not None:
+                continue   # a typed entry on the holder's own kind, existence only
             dns = dep.get("namespace") or ns
             ref = f"{dns}/{dep['name']}"
             d = self.server.store.objects.get(Store.key(rt, dns, dep["name"]))
@@ -1662,6 +1686,35 @@ class FluxController:
                     if rev and dst.get("lastAppliedRevision") != rev:
                         return f"dependency '{ref}' revision is not up to date"
         return None
+
+    def _typed_dependency_problem(self, kind: str, ns: str, dep: dict) -> str | None:
+        """A cross-kind entry (apiVersion, kind, name, namespace, ready, readyExpr) of a
+        Kustomization or HelmRelease: the object looked up in its own resource type; with
+        `ready: false` existence is enough, else it must be kstatus Current.
+
+        The real tier (tests/e2e, controllers v1.9.6) has no cross-kind dependsOn yet: this
+        follows the upstream PRs (fluxcd/pkg#1229, kustomize-controller#1653,
+        helm-controller#1480), naming the dependency in its string form
+        `apiVersion/Kind/[ns/]name` inside each controller's usual sentence. readyExpr is
+        not evaluated (no CEL here), as for same-kind entries."""
+        dkind, api, name = dep["kind"], dep.get("apiVersion") or "", dep["name"]
+        group, _, version = api.rpartition("/")
+        rt = _BY_KIND.get(dkind)
+        dns = (dep.get("namespace") or ns) if rt is None or rt.namespaced else ""
+        ref = f"{api}/{dkind}/{dns}/{name}" if dns else f"{api}/{dkind}/{name}"
+
+        def missing(api_err: str) -> str:
+            if kind == "HelmRelease":
+                return f"unable to get '{ref}' dependency: {api_err}"
+            return f"dependency '{ref}' not found: {api_err}"
+        if rt is None or rt.group != group or not self.server.served(group, version):
+            return missing(f'no matches for kind "{dkind}" in version "{api}"')
+        d = self.server.store.objects.get(Store.key(rt, dns, name))
+        if d is None:
+            return missing(f'{rt.qualified} "{name}" not found')
+        if dep.get("ready") is False or _kstatus_current(d):
+            return None
+        return f"dependency '{ref}' is not ready"
 
     def _event(self, obj: dict, etype: str, reason: str, message: str) -> None:
         """Record a core v1 Event (store lock held); repeats are aggregated by count."""
@@ -1693,6 +1746,22 @@ class FluxController:
             "reportingComponent": FLUX_COMPONENT.get(rt.group, "flux"), "reportingInstance": "",
             "firstTimestamp": now, "lastTimestamp": now,
         })
+
+
+def _kstatus_current(obj: dict) -> bool:
+    """kstatus Current, as far as the double's kinds need it: a CRD Established, a
+    Deployment with all its replicas available, anything else Ready=True for its generation."""
+    st = obj.get("status") or {}
+    gen = obj["metadata"].get("generation")
+    if st.get("observedGeneration") is not None and gen is not None and st["observedGeneration"] != gen:
+        return False
+    if obj["kind"] == "CustomResourceDefinition":
+        return (condition(obj, "Established") or {}).get("status") == "True"
+    if obj["kind"] == "Deployment":
+        replicas = (obj.get("spec") or {}).get("replicas", 1)
+        return st.get("availableReplicas", 0) == replicas and st.get("updatedReplicas", 0) == replicas
+    ready = condition(obj, "Ready") or {}
+    return ready.get("status") == "True" and st.get("observedGeneration") == gen
 
 
 def _suspended(obj: dict) -> bool:
@@ -1834,3 +1903,44 @@ def _flux_obj(kind, api_version, name, namespace, annotations, labels, generatio
     if labels:
         meta["labels"] = dict(labels)
     return {"apiVersion": api_version, "kind": kind, "metadata": meta}
+
+
+def crd(name: str, *, established: bool = True) -> dict:
+    """A CustomResourceDefinition (cluster-scoped), Established or not (kstatus: Current or
+    InProgress)."""
+    group = name.split(".", 1)[1] if "." in name else "example.com"
+    obj = {"apiVersion": f"{APIEXT_GROUP}/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": name, "generation": 1},
+           "spec": {"group": group, "scope": "Namespaced",
+                    "names": {"plural": name.split(".", 1)[0], "kind": name.split(".", 1)[0].title()}},
+           "status": {"conditions": []}}
+    set_condition(obj, "NamesAccepted", "True", "NoConflicts", "no conflicts found")
+    set_condition(obj, "Established", "True" if established else "False",
+                  "InitialNamesAccepted" if established else "Installing",
+                  "the initial names have been accepted" if established else "the CRD is being installed")
+    return obj
+
+
+def deployment(name: str, namespace: str = "default", *, replicas: int = 1, available: int = 1) -> dict:
+    return {"apiVersion": f"{APPS_GROUP}/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace, "generation": 1},
+            "spec": {"replicas": replicas},
+            "status": {"observedGeneration": 1, "replicas": replicas, "updatedReplicas": replicas,
+                       "readyReplicas": available, "availableReplicas": available}}
+
+
+def resourceset(name: str, namespace: str = "flux-system", *, depends_on: Iterable[dict] = (),
+                ready: bool | None = True, message: str | None = None) -> dict:
+    """A flux-operator ResourceSet (not simulated: its status is what the test gives). Not
+    ready: DependencyNotReady with `message`, as the operator words it."""
+    obj = _flux_obj("ResourceSet", f"{OPERATOR_GROUP}/v1", name, namespace, None, None, 1)
+    obj["spec"] = {"inputs": [], "resources": []}
+    if depends_on:
+        obj["spec"]["dependsOn"] = [dict(d) for d in depends_on]
+    if ready is not None:
+        obj["status"] = {"observedGeneration": 1, "conditions": []}
+        if ready:
+            set_condition(obj, "Ready", "True", "ReconciliationSucceeded", "Reconciliation finished in 12ms")
+        else:
+            set_condition(obj, "Ready", "False", "DependencyNotReady", message or "dependency not ready")
+    return obj

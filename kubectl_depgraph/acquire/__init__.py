@@ -76,6 +76,10 @@ def load(inputs: Inputs, kubectl, stdin=None):
         return inv
     fetched = kubectl.flux_objects()
     objects, warnings = parse_all((item, None) for item in fetched.items)
+    from kubectl_depgraph.acquire import crosskind
+    others, other_warnings = crosskind.read_named(kubectl, objects)   # no process when none is named
+    objects += others
+    warnings += other_warnings
     return Inventory(objects, None, fetched.warnings + warnings, "the cluster", True, True,
                      fetched.namespaces_read)
 

@@ -1,8 +1,8 @@
 """Live input and cluster writes through the real kubectl (and flux) binaries.
 
 argv builders are pure; every call goes through runner.run (or runner.stream for a
-watch), injectable for tests. Reading uses one `kubectl get <all flux kinds> -o json`
-call in the common case."""
+watch), injectable for tests. Reading runs its few kubectl processes at once in the
+common case (Kubectl._fast_read)."""
 
 import json
 import os
@@ -13,11 +13,14 @@ from typing import Optional
 
 from kubectl_depgraph import runner
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound, CommandTimeout
+from kubectl_depgraph.kinds import OPTIONAL_VERSIONS
 from kubectl_depgraph.model import (GROUPS, HELMRELEASE, KUSTOMIZATION, PLURALS, RECONCILE_ANNOTATION,
                                     SOURCE_KINDS, resource_name)
 from kubectl_depgraph.timeutil import parse_duration
 
 READ_KINDS = tuple(GROUPS)   # workloads first, then sources
+# ResourceSets and Terraforms: read when served, silently left out when not.
+OPTIONAL_KINDS = tuple(kind for kind, _ in OPTIONAL_VERSIONS)
 # The versions the fast read asks for (Flux 2.x); any other answer falls back to the full read.
 FAST_VERSIONS = ((KUSTOMIZATION, "kustomize.toolkit.fluxcd.io/v1"), (HELMRELEASE, "helm.toolkit.fluxcd.io/v2"))
 
@@ -58,7 +61,7 @@ class Fetched:
 
 def _kind_for_resource(text):
     text = text.split("/")[0]
-    for kind in GROUPS:
+    for kind in READ_KINDS + OPTIONAL_KINDS:
         if text in (resource_name(kind), resource_name(kind).split(".")[0]):
             return kind
     return None
@@ -75,6 +78,8 @@ class Kubectl:
         self._run = run or runner.run
         self._stream = stream or runner.stream
         self._per_namespace = set()   # kinds we may not list across all namespaces
+        self._unserved = set()        # optional kinds the fast read found not served…
+        self._refused = {}            # …or may not list: {kind: warning}
 
     def argv(self, *args):
         return [self.opts.kubectl, *self.opts.global_args(), *args]
@@ -144,8 +149,9 @@ class Kubectl:
         fast = self._fast_read()
         if fast is not None:
             return fast
-        kinds = list(READ_KINDS)
-        fetched = Fetched()
+        # kubectl maps every type before its first list: one it lacks fails the whole call
+        kinds = list(READ_KINDS) + [k for k in OPTIONAL_KINDS if k not in self._unserved | set(self._refused)]
+        fetched = Fetched(warnings=list(self._refused.values()))
         while True:
             # Always cluster-wide: dependencies cross namespaces; -n narrows the view only.
             items, stderr = self.get_list([resource_name(k) for k in kinds])
@@ -167,16 +173,20 @@ class Kubectl:
         return self._read_per_namespace(denied, items, fetched)
 
     def _fast_read(self):
-        """The common case in three kubectl processes at once: Kustomizations and
-        HelmReleases through `get --raw` at their stable versions (the server's own JSON:
-        for thousands of objects 7x faster than kubectl decoding and re-printing them), the
-        sources through one `kubectl get`. None when that is not the whole story (an old
-        Flux, Flux partly installed, RBAC, a broken answer): the full read then explains it
-        as usual. A timeout is final: reading again would only wait again."""
-        jobs = [("get", "--raw", f"/apis/{version}/{PLURALS[kind]}") for kind, version in FAST_VERSIONS]
-        jobs.append(("get", ",".join(resource_name(k) for k in SOURCE_KINDS), "-A", "-o", "json"))
+        """The common case in kubectl processes run at once: Kustomizations and HelmReleases
+        through `get --raw` at their stable versions (the server's own JSON: for thousands
+        of objects 7x faster than kubectl decoding and re-printing them), the sources through
+        one `kubectl get`, ResourceSets and Terraforms through `get --raw` each (404: not
+        served; they cannot join the sources' `get`: kubectl maps every type first and fails
+        the whole call, printing nothing, when one is not served). None when that is not the
+        whole story (an old Flux, Flux partly installed, RBAC, a broken answer): the full read
+        then explains it as usual. A timeout is final: reading again would only wait again."""
+        jobs = [(self._attempt, "get", "--raw", f"/apis/{version}/{PLURALS[kind]}")
+                for kind, version in FAST_VERSIONS]
+        jobs.append((self._attempt, "get", ",".join(resource_name(k) for k in SOURCE_KINDS), "-A", "-o", "json"))
+        jobs += [(self._attempt_optional, kind, version) for kind, version in OPTIONAL_VERSIONS]
         with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="depgraph-read") as pool:
-            results = list(pool.map(lambda args: self._attempt(*args), jobs))
+            results = list(pool.map(lambda job: job[0](*job[1:]), jobs))
         if any(r is None for r in results):
             return None
         items = []
@@ -188,16 +198,32 @@ class Kubectl:
             if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
                 return None
             items.extend(list_items(doc))
-        return Fetched(items)
+        return Fetched(items, list(self._refused.values()))
 
-    def _attempt(self, *args):
+    def _attempt(self, *args, ok_codes=(0,)):
         """run(*args), or None when it failed in a way the full read handles."""
         try:
-            return self.run(*args)
+            return self.run(*args, ok_codes=ok_codes)
         except ClusterError as exc:
             if exc.transient and "did not answer" in exc.message:
                 raise
             return None
+
+    def _attempt_optional(self, kind, version):
+        """The fast read of an optional kind: its List; an empty one when the server does
+        not serve it (404) or we may not list it (a warning: RBAC often leaves flux-operator's
+        and tofu-controller's kinds out); None when the full read must explain a failure."""
+        res = self._attempt("get", "--raw", f"/apis/{version}/{PLURALS[kind]}", ok_codes=(0, 1))
+        if res is None or res.returncode == 0:
+            return res
+        lines = error_lines(res.stderr)
+        if lines and all("the server could not find the requested resource" in line for line in lines):
+            self._unserved.add(kind)
+        elif lines and all("(Forbidden)" in line for line in lines):
+            self._refused[kind] = f"listing {resource_name(kind)} is forbidden: {kind} objects are left out"
+        else:
+            return None
+        return runner.Result(res.argv, '{"items": []}', res.stderr, 0)
 
     def _read_per_namespace(self, denied, items, fetched):
         # List what we may, say what was omitted.
