@@ -69,8 +69,8 @@ def load(inputs: Inputs, kubectl, stdin=None):
                     f"(e.g. {unreached[0].origin}; a spec.path that does not resolve in this checkout?) "
                     f"and are left out of {scope}; point --path at {root} to see them")
         inv = _inventory(documents, warnings, f"path {inputs.path}", has_status=False, events=False,
-                         not_found="not in {where}: made by a HelmRelease or another controller, "
-                                   "or defined outside this repository")
+                         not_found="not in the repository: made by a HelmRelease or another "
+                                   "controller, or defined elsewhere")
         inv.base = root
         inv.unreached = tuple(loaded.unreached)
         return inv

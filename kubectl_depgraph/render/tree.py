@@ -25,7 +25,8 @@ def node_label(graph, ref, style, with_message=True):
         if revision_behind(obj, obj, src):   # its same-source dependents wait for it
             detail += f" (behind its source: {short_revision(src.artifact_revision)})"
     elif verdict.state is State.UNKNOWN:
-        detail = str(obj.origin or "")   # --path: where it is defined, instead of a status
+        # --path: where it is defined, instead of a status; another kind: why it is unknown
+        detail = str(obj.origin or "") or one_line(verdict.message)
     else:
         detail = " ".join(x for x in (verdict.reason, one_line(verdict.message)) if x)
     if verdict.state is State.UNKNOWN:
