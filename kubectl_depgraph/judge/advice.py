@@ -75,7 +75,8 @@ def _root_suggestions(graph, rc):
     if rc.kind is Cause.CYCLE:
         members = rc.members
         a, b = members[-1], members[0]
-        out.append(Suggestion(f"break the cycle: remove '{b.ns_name}' from spec.dependsOn of "
+        entry = f"'{b.ns_name}'" if a.kind == b.kind else f"the entry naming {b.kind} '{b.ns_name}'"
+        out.append(Suggestion(f"break the cycle: remove {entry} from spec.dependsOn of "
                               f"{a.short} (in Git)", ""))
         return out
     if rc.kind is Cause.MISSING:
