@@ -405,6 +405,17 @@ def test_ctrl_c_gives_the_terminal_back(cluster):
     assert not server.writes()
 
 
+def test_sigterm_gives_the_terminal_back_too(cluster):
+    server, env = cluster(chain(), controller=True)
+    code, term, err, seen = watch_on_a_terminal(
+        env, [], 24, 80, lambda alt: "0/4 ready" in alt[-1] and watch_processes(server),
+        then=lambda p: os.kill(p.pid, signal.SIGTERM))
+    assert code == 130 and "Traceback" not in err, err
+    assert term.sequences[-2:] == ["\x1b[?25h", "\x1b[?1049l"]
+    assert any(line.startswith("terminated: 0/4 ready") for line in term.main)
+    until(lambda: not watch_processes(server), timeout=5)
+
+
 def test_ctrl_c_in_pipe_mode(cluster):
     server, env = cluster(chain())
     run = Piped(env)

@@ -8,6 +8,7 @@ change. Read-only: nothing is written to the cluster."""
 import dataclasses
 import os
 import shutil
+import signal
 import sys
 import termios
 import threading
@@ -46,6 +47,7 @@ def watch_tree(common, names, *, watch, output, reverse, depth, sources, exit_wh
     screen = _Screen(common.style, depth=depth, sources=sources, starts=view.starts or None,
                      reverse=reverse) if sys.stdout.isatty() else _Lines(common.style)
     outcome, code = "interrupted", INTERRUPTED
+    previous = signal.signal(signal.SIGTERM, _terminated)   # kill: give the terminal back too
     try:
         screen.begin()
         while True:
@@ -69,9 +71,12 @@ def watch_tree(common, names, *, watch, output, reverse, depth, sources, exit_wh
             wait = TICK if limit is None else min(TICK, max(limit - elapsed, 0.01))
             session.news.wait(wait)
             session.news.clear()
+    except _Terminated:
+        outcome, code = "terminated", INTERRUPTED
     except KeyboardInterrupt:
         outcome, code = "interrupted", INTERRUPTED
     finally:
+        signal.signal(signal.SIGTERM, previous)
         screen.end()
         session.close()
     shown, full = session.graphs()
@@ -80,6 +85,14 @@ def watch_tree(common, names, *, watch, output, reverse, depth, sources, exit_wh
     if code == FAILED:
         _print_whys(common, full, live.failures(shown))
     return code
+
+
+class _Terminated(Exception):
+    """SIGTERM during the watch: ends it like Ctrl-C (summary printed, exit 130)."""
+
+
+def _terminated(signum, frame):
+    raise _Terminated()
 
 
 def _check_options(common, watch, output, exit_when_ready, timeout):
