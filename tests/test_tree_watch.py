@@ -196,6 +196,28 @@ def test_timeout_exits_1_with_a_summary(cluster):
     assert last[5].startswith("  ↻ hr/flux-system/web progressing")
 
 
+def test_objects_of_other_kinds_are_followed(apiserver, kube_env):
+    """A Kustomization waiting on a CRD (cross-kind dependsOn): the CRD turning Established
+    while the watch runs shows, the CRD re-listed every few seconds (it is not watched)."""
+    from tests.apiserver import CROSS_KIND_GROUPS, crd
+    name = "widgets.example.com"
+    ks = waiting(kustomization("widgets", depends_on=[
+        {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "name": name}]), None)
+    server = apiserver([source("GitRepository", FS), ks, crd(name, established=False)], groups=CROSS_KIND_GROUPS)
+    run = Piped({**kube_env(server), **NOW}, "--timeout", "20s")
+    run.wait_lines(2)
+    assert "↻ CustomResourceDefinition/widgets.example.com progressing" in run.lines[0]
+
+    def established(o):
+        o["status"]["conditions"] = []
+        set_condition(o, "Established", "True", "InitialNamesAccepted", "the initial names have been accepted")
+    server.update_status("CustomResourceDefinition", None, name, established)
+    until(lambda: any("✔ CustomResourceDefinition/widgets.example.com ready" in line for line in run.lines))
+    os.killpg(run.proc.pid, signal.SIGINT)
+    code, out, err = run.finish()
+    assert code == 130 and "Traceback" not in err, err
+
+
 def test_listing_when_watching_is_forbidden(cluster):
     """RBAC without `watch` on Kustomizations: they are listed every few seconds instead,
     and the change still shows."""

@@ -10,7 +10,7 @@ import time
 from kubectl_depgraph import runner
 from kubectl_depgraph.acquire.cluster import error_lines, list_items, parse_json
 from kubectl_depgraph.errors import ClusterError, DepgraphError
-from kubectl_depgraph.model import GROUPS, PLURALS, parse_object, resource_name
+from kubectl_depgraph.model import GROUPS, OWN_GROUPS, PLURALS, parse_object, resource_name
 
 
 class ObjectReader:
@@ -76,7 +76,7 @@ def versions_of(objects):
     """kind -> apiVersion from objects already read (the server's preferred versions)."""
     versions = {}
     for obj in objects:
-        if obj.api_version.startswith(GROUPS.get(obj.ref.kind, "?") + "/"):
+        if obj.api_version.startswith((GROUPS.get(obj.ref.kind) or OWN_GROUPS.get(obj.ref.kind, "?")) + "/"):
             versions.setdefault(obj.ref.kind, obj.api_version)
     return versions
 

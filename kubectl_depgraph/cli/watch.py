@@ -127,10 +127,14 @@ class _Session:
 
     def __init__(self, common, objects, graph, view, reverse):
         from kubectl_depgraph.acquire.watch import ObjectReader, Watches, versions_of
-        self.view, self.reverse = view, reverse
+        self.common, self.view, self.reverse = common, view, reverse
         self.objects = {o.ref: o for o in objects}
-        # Missing dependsOn targets too: a watch shows them once they are created.
-        self.refs = sorted(set(self.objects) | set(graph.missing))
+        # Missing dependsOn targets too: a watch shows them once they are created. Objects
+        # of other kinds (a CRD, a Deployment) are listed again every LIST_EVERY instead.
+        every = set(self.objects) | set(graph.missing)
+        self.refs = sorted(r for r in every if not r.external)
+        self.others = sorted(r for r in every if r.external)
+        self._others_listed = time.monotonic()
         self.pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="depgraph-kubectl")
         self.reader = ObjectReader(common.kubectl, versions_of(objects), self.pool)
         self.news = threading.Event()   # set by every watch event
@@ -157,6 +161,9 @@ class _Session:
                 self.note = "(listing every 2s: watch not available)"
             except DepgraphError as exc:   # a failed list is retried at the next one
                 self.note = f"(listing failed, retrying: {exc.message})"
+        if self.others and time.monotonic() - self._others_listed >= LIST_EVERY:
+            self._others_listed = time.monotonic()
+            found.update(self._read_others())
         changed = False
         for ref, obj in found.items():
             if self.objects.get(ref) is not obj:
@@ -170,6 +177,18 @@ class _Session:
             full = DepGraph.from_objects(list(self.objects.values()))
             self._graphs = (full.subgraph(self.view.shown(full, self.reverse)), full)
         return changed
+
+    def _read_others(self):
+        """{ref: object or None} of the other kinds (one kubectl get, as the first read)."""
+        from kubectl_depgraph.acquire.crosskind import read_named
+        flux = [o for o in self.objects.values() if not o.ref.external]
+        try:
+            read, _ = read_named(self.common.kubectl, flux)
+        except DepgraphError as exc:
+            self.note = f"(listing failed, retrying: {exc.message})"
+            return {}
+        read = {o.ref: o for o in read}
+        return {ref: read.get(ref) for ref in self.others}
 
     def graphs(self):
         """(the selection's graph, the whole graph)."""
