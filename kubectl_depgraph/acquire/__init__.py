@@ -95,6 +95,7 @@ def _inventory(documents, warnings, description, has_status, events, not_found=N
     """not_found: how to word a named object of another kind that is not in the documents
     ("{where}" is the description); None: it is missing when its kind is in them, else unknown."""
     objects, parse_warnings = parse_all((d.obj, d.origin) for d in documents)
+    _record_applies(objects, documents)
     objects += externals_from(objects, ((d.obj, d.origin) for d in documents), description, not_found)
     if documents and not objects:
         kinds = sorted({str(d.obj.get("kind")) for d in documents if isinstance(d.obj, dict)})
@@ -106,6 +107,21 @@ def _inventory(documents, warnings, description, has_status, events, not_found=N
     if evs == []:
         evs = None
     return Inventory(objects, evs, list(warnings) + parse_warnings, description, has_status)
+
+
+def _record_applies(objects, documents):
+    """--path walks: facts["applies"] on each Kustomization whose build was read, the sorted
+    kinds of what it applies (Origin.via), for the checks that need to know (DG017)."""
+    applies = {}
+    for d in documents:
+        if d.origin is not None and d.origin.via and isinstance(d.obj, dict):
+            applies.setdefault((d.origin.via, d.origin.scope), set()).add(str(d.obj.get("kind")))
+    if not applies:
+        return
+    for obj in objects:
+        kinds = applies.get((f"{obj.ref.kind} {obj.ref.ns_name}", obj.origin.scope if obj.origin else ()))
+        if kinds is not None:
+            obj.facts["applies"] = tuple(sorted(kinds))
 
 
 def externals_from(objects, pairs, description, not_found=None):
