@@ -288,3 +288,22 @@ def test_tree_path_shows_the_crd_the_repository_defines():
     assert lines[i + 1].startswith("└── · ks/flux-system/apps  clusters/prod/apps.yaml:34")
     # the Secret is not in the repository: a node without a file
     assert "· Secret/flux-system/registry-token" in lines
+
+
+def test_every_file_read_still_tells_what_a_kustomization_applies(tmp_path):
+    """Without cluster folders no walk sets Origin.via: gitrepo records what each Flux
+    Kustomization's spec.path holds, so DG017 stays quiet when a workload comes along."""
+    from kubectl_depgraph.acquire.gitrepo import read_tree
+    from kubectl_depgraph.yamlio import dump_yaml
+    from tests.clirun import invoke
+    checks = [{"apiVersion": HR_API, "kind": HR, "name": "op", "namespace": "ops"}]
+    (tmp_path / "op").mkdir()
+    (tmp_path / "ks.yaml").write_text(dump_yaml(dict(ks("op", path="./op", healthChecks=checks), status=None)) +
+                                      "---\n" + dump_yaml(dict(ks("users", deps=["op"], wait=True), status=None)))
+    (tmp_path / "op" / "release.yaml").write_text(dump_yaml(dict(hr("op", ns="ops"), status=None)))
+    assert read_tree(str(tmp_path)).applies == {("Kustomization flux-system/op", ()): ("HelmRelease",)}
+    assert "DG017" in invoke(["check", "--no-color", "--path", tmp_path]).stdout
+    (tmp_path / "op" / "deploy.yaml").write_text(dump_yaml(
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "sidecar", "namespace": "ops"}}))
+    assert read_tree(str(tmp_path)).applies == {("Kustomization flux-system/op", ()): ("Deployment", "HelmRelease")}
+    assert "DG017" not in invoke(["check", "--no-color", "--path", tmp_path]).stdout

@@ -69,7 +69,7 @@ def load(inputs: Inputs, kubectl, stdin=None):
                     f"(e.g. {unreached[0].origin}; a spec.path that does not resolve in this checkout?) "
                     f"and are left out of {scope}; point --path at {root} to see them")
         inv = _inventory(documents, warnings, f"path {inputs.path}", has_status=False, events=False,
-                         not_found="not in {where}: made by a HelmRelease or another controller, "
+                         applies=loaded.applies, not_found="not in {where}: made by a HelmRelease or another controller, "
                                    "or defined outside this repository")
         inv.base = root
         inv.unreached = tuple(loaded.unreached)
@@ -91,11 +91,11 @@ def _read_stdin(stream):
     return snapshot.decode_snapshot(data, "<stdin>")
 
 
-def _inventory(documents, warnings, description, has_status, events, not_found=None):
+def _inventory(documents, warnings, description, has_status, events, not_found=None, applies=None):
     """not_found: how to word a named object of another kind that is not in the documents
     ("{where}" is the description); None: it is missing when its kind is in them, else unknown."""
     objects, parse_warnings = parse_all((d.obj, d.origin) for d in documents)
-    _record_applies(objects, documents)
+    _record_applies(objects, documents, applies or {})
     objects += externals_from(objects, ((d.obj, d.origin) for d in documents), description, not_found)
     if documents and not objects:
         kinds = sorted({str(d.obj.get("kind")) for d in documents if isinstance(d.obj, dict)})
@@ -109,10 +109,11 @@ def _inventory(documents, warnings, description, has_status, events, not_found=N
     return Inventory(objects, evs, list(warnings) + parse_warnings, description, has_status)
 
 
-def _record_applies(objects, documents):
-    """--path walks: facts["applies"] on each Kustomization whose build was read, the sorted
-    kinds of what it applies (Origin.via), for the checks that need to know (DG017)."""
-    applies = {}
+def _record_applies(objects, documents, applies):
+    """--path: facts["applies"] on each Kustomization whose build was read, the sorted kinds
+    of what it applies (Origin.via of a walk; `applies` when every file was read), for the
+    checks that need to know (DG017)."""
+    applies = {key: set(kinds) for key, kinds in applies.items()}
     for d in documents:
         if d.origin is not None and d.origin.via and isinstance(d.obj, dict):
             applies.setdefault((d.origin.via, d.origin.scope), set()).add(str(d.obj.get("kind")))
