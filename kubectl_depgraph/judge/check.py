@@ -166,7 +166,8 @@ def _dangling_one(ctx, dependent, missing, origin, blocked, templated):
             f"instead{_blocks(blocked, other=True)}",
             f"in {_label(dependent)}, move '{missing.name}' from spec.dependsOn to "
             f"spec.healthChecks (apiVersion: {GROUPS[HELMRELEASE]}/v2, kind: HelmRelease, "
-            f"name: {missing.name}, namespace: {missing.namespace})")
+            f"name: {missing.name}, namespace: {missing.namespace}); or, with Flux 2.10+, give the "
+            f"entry apiVersion: {GROUPS[HELMRELEASE]}/v2 and kind: HelmRelease")
     if other is not None:
         return _finding(
             "DG003", [dependent, other] + blocked, origin,
@@ -174,7 +175,8 @@ def _dangling_one(ctx, dependent, missing, origin, blocked, templated):
             "HelmReleases can only depend on HelmReleases — make the Kustomization that applies "
             f"this HelmRelease depend on it instead{_blocks(blocked, other=True)}",
             f"remove '{missing.name}' from the spec.dependsOn of {_label(dependent)} and add it to "
-            "the dependsOn of the Kustomization that applies this HelmRelease")
+            "the dependsOn of the Kustomization that applies this HelmRelease; or, with Flux 2.10+, "
+            f"give the entry apiVersion: {GROUPS[KUSTOMIZATION]}/v1 and kind: Kustomization")
     near = [r.ns_name for r in nearest_to(graph, missing)]
     hint = f"; nearest: {', '.join(near)}" if near else ""
     fix = (f"did you mean '{near[0]}'? Correct the spec.dependsOn entry of {_label(dependent)}"
