@@ -227,7 +227,7 @@ def test_older_rules_leave_other_kinds_alone():
                                           "kind": "CustomResourceDefinition", "name": "widgets.example.com"}])
     objects = [parse_object(m) for m in chain] + [parse_external(crd)]
     # a ready: false dependent does not need readiness (DG006), nor does a readyExpr one
-    objects.append(parse_object(ks("lazy", wait=True)))
+    objects.append(parse_object(ks("lazy")))
     objects.append(parse_object(ks("user", deps=[{"name": "lazy", "ready": False}])))
     found = check(DepGraph.from_objects(objects), has_status=True)
     assert [f.id for f in found if f.id not in ("DG018",)] == ["DG007"]
@@ -307,3 +307,19 @@ def test_every_file_read_still_tells_what_a_kustomization_applies(tmp_path):
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "sidecar", "namespace": "ops"}}))
     assert read_tree(str(tmp_path)).applies == {("Kustomization flux-system/op", ()): ("Deployment", "HelmRelease")}
     assert "DG017" not in invoke(["check", "--no-color", "--path", tmp_path]).stdout
+
+
+def test_snapshot_without_the_kind_is_unchecked_and_kept_fields_are_not_flagged(tmp_path):
+    """A snapshot read from a cluster: its API server kept the cross-kind fields (no DG018);
+    it holds no Secrets, so the one named is not checked (DG019), not missing."""
+    from kubectl_depgraph.yamlio import dump_yaml
+    from tests.clirun import invoke
+    snap = tmp_path / "snap.yaml"
+    snap.write_text(dump_yaml({"apiVersion": "v1", "kind": "List", "items": [
+        ks("apps", wait=True, deps=[{"apiVersion": "v1", "kind": "Secret", "name": "token"}])]}))
+    out = invoke(["check", "--no-color", "-f", snap])
+    assert out.code == 0
+    assert out.stdout.splitlines()[:2] == [
+        "Info (1)",
+        f"{snap}:4: DG019 unchecked-dependency: ks/flux-system/apps depends on Secret "
+        f"flux-system/token: not checked: not in snapshot {snap} (it holds no Secret objects)"]
