@@ -246,8 +246,10 @@ def _parse_dependency_text(text, holder_kind, namespace):
             return None, f"{text!r} is not apiVersion/Kind/[namespace/]name"
         name, dep_ns = rest[-1], (rest[0] if len(rest) == 2 else namespace)
         ready = typed_ready
+    if not text:
+        return None, "is an empty string"
     if not name or not kind:
-        return None, "has no name"
+        return None, f"{text!r} has no {'kind' if name else 'name'}"
     if kind in CLUSTER_SCOPED:
         dep_ns = ""
     return Dependency(ObjectRef(kind, dep_ns, name), expr or None, api_version, ready), None

@@ -76,7 +76,7 @@ def test_files_no_cluster_applies_are_in_no_graph(walked):
 
 
 def test_which_kustomization_applies_each_object(walked):
-    via = {(d.obj["kind"], d.obj["metadata"]["namespace"], d.obj["metadata"]["name"]): d.origin.via
+    via = {(d.obj["kind"], d.obj["metadata"].get("namespace"), d.obj["metadata"]["name"]): d.origin.via
            for d in walked.documents if d.origin.scope == ("clusters/home",)}
     assert via[("HelmRelease", "web", "web")] == "Kustomization flux-system/web"
     assert via[("Kustomization", "flux-system", "web")] == "Kustomization flux-system/apps"

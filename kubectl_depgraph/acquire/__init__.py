@@ -69,6 +69,7 @@ def load(inputs: Inputs, kubectl, stdin=None):
                     f"(e.g. {unreached[0].origin}; a spec.path that does not resolve in this checkout?) "
                     f"and are left out of {scope}; point --path at {root} to see them")
         inv = _inventory(documents, warnings, f"path {inputs.path}", has_status=False, events=False,
+                         applies=loaded.applies,
                          not_found="not in the repository: made by a HelmRelease or another "
                                    "controller, or defined elsewhere")
         inv.base = root
@@ -95,10 +96,11 @@ def _read_stdin(stream):
     return snapshot.decode_snapshot(data, "<stdin>")
 
 
-def _inventory(documents, warnings, description, has_status, events, not_found=None):
+def _inventory(documents, warnings, description, has_status, events, not_found=None, applies=None):
     """not_found: how to word a named object of another kind that is not in the documents
     ("{where}" is the description); None: it is missing when its kind is in them, else unknown."""
     objects, parse_warnings = parse_all((d.obj, d.origin) for d in documents)
+    _record_applies(objects, documents, applies or {})
     objects += externals_from(objects, ((d.obj, d.origin) for d in documents), description, not_found)
     if documents and not objects:
         kinds = sorted({str(d.obj.get("kind")) for d in documents if isinstance(d.obj, dict)})
@@ -110,6 +112,22 @@ def _inventory(documents, warnings, description, has_status, events, not_found=N
     if evs == []:
         evs = None
     return Inventory(objects, evs, list(warnings) + parse_warnings, description, has_status)
+
+
+def _record_applies(objects, documents, applies):
+    """--path: facts["applies"] on each Kustomization whose build was read, the sorted kinds
+    of what it applies (Origin.via of a walk; `applies` when every file was read), for the
+    checks that need to know (DG017)."""
+    applies = {key: set(kinds) for key, kinds in applies.items()}
+    for d in documents:
+        if d.origin is not None and d.origin.via and isinstance(d.obj, dict):
+            applies.setdefault((d.origin.via, d.origin.scope), set()).add(str(d.obj.get("kind")))
+    if not applies:
+        return
+    for obj in objects:
+        kinds = applies.get((f"{obj.ref.kind} {obj.ref.ns_name}", obj.origin.scope if obj.origin else ()))
+        if kinds is not None:
+            obj.facts["applies"] = tuple(sorted(kinds))
 
 
 def externals_from(objects, pairs, description, not_found=None):

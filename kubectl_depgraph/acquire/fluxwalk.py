@@ -207,7 +207,7 @@ def _renamed(index, kind, name):
 
 @dataclass
 class Walked:
-    documents: list          # [Document] of the Flux objects the cluster gets
+    documents: list          # [Document] of the objects the cluster gets (Flux kinds and others)
     files: set               # every file some build of the cluster read
 
 
@@ -232,7 +232,7 @@ def walk_clusters(tree, builder, clusters, warnings):
 
 def _walk(tree, builder, cluster, warnings):
     """A generator: yields the builds each level needs (builder.run runs them), returns the
-    Walked of the Flux objects cluster folder `cluster` applies."""
+    Walked of the objects cluster folder `cluster` applies."""
     docs, files = [], set()
     registry = {}                 # (kind, ns, name) -> rendered ConfigMap/Secret/source
     self_sources = set()          # GitRepositories that are this checkout
@@ -260,9 +260,7 @@ def _walk(tree, builder, cluster, warnings):
                 self_sources.add(_source(obj))
         nxt = []
         for build, ks, obj, place in rendered:
-            kind = kind_of(obj)
-            if kind is None:
-                continue
+            kind = kind_of(obj)      # None: another kind, kept for cross-kind dependsOn entries
             file, line = place or (tree.kustomization_file(build.folder) or build.folder or ".", 0)
             key = (_key(obj), file, line)
             if key in seen:

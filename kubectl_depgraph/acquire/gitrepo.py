@@ -23,6 +23,8 @@ from kubectl_depgraph.yamlio import load_yaml_documents
 class PathLoaded(Loaded):
     clusters: list = field(default_factory=list)    # the cluster folders walked ([]: every file read)
     unreached: list = field(default_factory=list)   # files with Flux objects no cluster applies
+    # every file read: {("Kustomization ns/name", scope): kinds of what its spec.path holds}
+    applies: dict = field(default_factory=dict)
 
 _CLUSTER_DIR = re.compile(r"(?:^|/)clusters/[^/]+")
 
@@ -122,6 +124,7 @@ def _read_all_files(tree, kubectl, loaded):
     # included by another is a build of its own (what `kubectl apply -k` or an outer
     # Flux Kustomization with a generated kustomization.yaml gets).
     flux_builds = []     # (file of the Flux Kustomization, folder, {file: ns})
+    ks_builds = []       # (file of the Flux Kustomization, its manifest, {file: ns})
     for rel in sorted(tree.files):
         if rel in skip:
             continue
@@ -135,6 +138,7 @@ def _read_all_files(tree, kubectl, loaded):
             out = {}
             tree.reach(folder, _s(spec.get("targetNamespace")) or None, out)
             flux_builds.append((rel, folder, out))
+            ks_builds.append((rel, data, out))
     included = {d for k in tree.kfiles.values() for d in k.resource_dirs}
     kustomize_roots = {}
     for d in sorted(tree.kfiles):
@@ -176,6 +180,14 @@ def _read_all_files(tree, kubectl, loaded):
             meta["namespace"] = ns_override or _s(meta.get("namespace")) or "default"
             obj = {**obj, "metadata": meta}
             loaded.documents.append(Document(obj, Origin(rel, line, scopes.get(rel, ()))))
+    kinds = {}
+    for doc in loaded.documents:
+        kinds.setdefault(doc.origin.file, set()).add(doc.obj["kind"])
+    for rel, data, out in ks_builds:
+        meta = _meta(data)
+        ns = flux_ns.get(rel) or kust_ns.get(rel) or _s(meta.get("namespace")) or "default"
+        held = set().union(*(kinds.get(f, ()) for f in out))
+        loaded.applies[(f"{KUSTOMIZATION} {ns}/{_s(meta.get('name'))}", scopes.get(rel, ()))] = tuple(sorted(held))
     return loaded
 
 

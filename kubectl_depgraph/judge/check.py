@@ -6,15 +6,16 @@ a stable id in RULES, the one table the README mirrors."""
 
 import re
 
+from kubectl_depgraph.judge.check_crosskind import bridging_wrappers, cross_kind_fields, typed, unread_targets
+from kubectl_depgraph.judge.check_words import _LISTED, _VAR, _blocks, _finding, _has_var, _label, _listing
 from kubectl_depgraph.judge.names import nearest_to
-from kubectl_depgraph.judge.rules import RULES, Finding
+from kubectl_depgraph.judge.rules import Finding
 from kubectl_depgraph.text import counted
 from kubectl_depgraph.model import (FLUX_CLI_KIND, GROUPS, HELMRELEASE, KUSTOMIZATION, RESOURCESET,
-                                    ObjectRef, Origin, cycle_path)
+                                    WORKLOAD_KINDS, ObjectRef, Origin, cycle_path)
 from kubectl_depgraph.judge.status import REQUEUE_DEPENDENCY, dependency_problems, ready_for_dependents
 
 DEFAULT_MAX_DEPTH = 4
-_LISTED = 8                                  # objects named in a message before "and N more"
 
 
 def check(graph, *, duplicates=(), has_status=False, namespaces_read=None,
@@ -35,6 +36,9 @@ def check(graph, *, duplicates=(), has_status=False, namespaces_read=None,
     findings += _crd_prune(graph)
     findings += _wait_with_health_checks(graph)
     findings += _wait_on_suspended(graph)
+    findings += bridging_wrappers(graph, frozenset(r for c in ctx.cycles for r in c))
+    findings += cross_kind_fields(graph)
+    findings += unread_targets(graph)
     if has_status:
         findings += _suspended(ctx)
         findings += _not_visible(ctx)
@@ -60,36 +64,6 @@ class _Context:
     def origin(self, ref):
         obj = self.graph.obj(ref)
         return obj.origin if obj is not None else None
-
-
-def _finding(rule_id, objects, origin, message, fix=None):
-    rule = RULES[rule_id]
-    return Finding(rule_id, rule.severity, tuple(objects), origin, message, fix or rule.fix)
-
-
-def _label(ref):
-    """`Kustomization flux-system/apps`."""
-    return f"{ref.kind} {ref.ns_name}"
-
-
-def _listing(refs):
-    shown = ", ".join(r.short for r in refs[:_LISTED])
-    more = len(refs) - _LISTED
-    return shown + (f" and {more} more" if more > 0 else "")
-
-
-def _blocks(refs, other=False):
-    if not refs:
-        return ""
-    noun = ("other " if other else "") + ("object waits" if len(refs) == 1 else "objects wait")
-    return f"; {len(refs)} {noun} behind it: {_listing(refs)}"
-
-
-_VAR = re.compile(r"\$\{[^}]*\}")
-
-
-def _has_var(text):
-    return bool(_VAR.search(text))
 
 
 def _template_pattern(text):
@@ -134,13 +108,13 @@ def _dangling(ctx):
             origin = ctx.origin(dependent)
             others = [b for b in blocked if b != dependent]
             entry = graph.entry(dependent, missing)
-            if dependent.kind == RESOURCESET or entry.api_version:   # names the kind: no wrong-kind guess
-                yield _resourceset_missing(dependent, missing, origin, others)
+            if dependent.kind == RESOURCESET or typed(dependent, entry):   # names the kind: no guess
+                yield _typed_missing(dependent, missing, origin, others)
                 continue
             yield _dangling_one(ctx, dependent, missing, origin, others, templated)
 
 
-def _resourceset_missing(dependent, missing, origin, blocked):
+def _typed_missing(dependent, missing, origin, blocked):
     if _has_var(missing.name) or _has_var(missing.namespace):
         return _finding("DG009", [dependent, missing], origin,
                         f"{_label(dependent)} depends on {_label(missing)}, which postBuild "
@@ -192,7 +166,8 @@ def _dangling_one(ctx, dependent, missing, origin, blocked, templated):
             f"instead{_blocks(blocked, other=True)}",
             f"in {_label(dependent)}, move '{missing.name}' from spec.dependsOn to "
             f"spec.healthChecks (apiVersion: {GROUPS[HELMRELEASE]}/v2, kind: HelmRelease, "
-            f"name: {missing.name}, namespace: {missing.namespace})")
+            f"name: {missing.name}, namespace: {missing.namespace}); or, with Flux 2.10+, give the "
+            f"entry apiVersion: {GROUPS[HELMRELEASE]}/v2 and kind: HelmRelease")
     if other is not None:
         return _finding(
             "DG003", [dependent, other] + blocked, origin,
@@ -200,7 +175,8 @@ def _dangling_one(ctx, dependent, missing, origin, blocked, templated):
             "HelmReleases can only depend on HelmReleases — make the Kustomization that applies "
             f"this HelmRelease depend on it instead{_blocks(blocked, other=True)}",
             f"remove '{missing.name}' from the spec.dependsOn of {_label(dependent)} and add it to "
-            "the dependsOn of the Kustomization that applies this HelmRelease")
+            "the dependsOn of the Kustomization that applies this HelmRelease; or, with Flux 2.10+, "
+            f"give the entry apiVersion: {GROUPS[KUSTOMIZATION]}/v1 and kind: Kustomization")
     near = [r.ns_name for r in nearest_to(graph, missing)]
     hint = f"; nearest: {', '.join(near)}" if near else ""
     fix = (f"did you mean '{near[0]}'? Correct the spec.dependsOn entry of {_label(dependent)}"
@@ -228,9 +204,10 @@ def _without_readiness(ctx):
     for obj in graph.objects:
         if obj.ref.kind != KUSTOMIZATION or obj.wait or obj.health_checks or obj.ref in on_cycle:
             continue
-        # With readyExpr the dependent defines readiness itself.
-        dependents = [d for d in graph.dependents(obj.ref)
-                      if d != obj.ref and not graph.ready_expr(d, obj.ref)]
+        # With readyExpr the dependent defines readiness itself; with ready: false it wants
+        # existence only.
+        dependents = [d for d in graph.dependents(obj.ref) if d != obj.ref
+                      and not graph.ready_expr(d, obj.ref) and graph.entry(d, obj.ref).ready]
         if not dependents:
             continue
         yield _finding("DG006", [obj.ref] + dependents, obj.origin,
@@ -319,27 +296,32 @@ def _suspended(ctx):
     for obj in graph.objects:
         if not obj.suspended or not obj.has_status or ready_for_dependents(obj):
             continue
-        dependents = [d for d in graph.dependents(obj.ref) if d != obj.ref]
+        # An entry with ready: false wants existence only: a suspended object exists.
+        dependents = [d for d in graph.dependents(obj.ref) if d != obj.ref and graph.entry(d, obj.ref).ready]
         if not dependents:
             continue
-        words = " ".join(FLUX_CLI_KIND[obj.ref.kind])
         ready = obj.ready_condition
         state = f"not ready ({ready.reason}: {ready.message})" if ready and ready.reason else \
             "never reconciled" if ready is None else "not ready"
         yield _finding("DG010", [obj.ref] + dependents, obj.origin,
                        f"{_label(obj.ref)} is suspended and {state}: {_listing(dependents)} "
                        f"{'waits' if len(dependents) == 1 else 'wait'} until it is resumed",
-                       f"flux resume {words} {obj.ref.name} -n {obj.ref.namespace}")
+                       _resume(obj.ref))
 
 
-# The controllers' not-found texts (flux-semantics.md): Kustomization, then HelmRelease.
+def _resume(ref):
+    words = FLUX_CLI_KIND.get(ref.kind)
+    if words is None:       # ResourceSet, Terraform: no `flux resume` subcommand
+        return f"set spec.suspend: false on {_label(ref)}"
+    return f"flux resume {' '.join(words)} {ref.name} -n {ref.namespace}"
 
 
 def _not_visible(ctx):
     graph = ctx.graph
     for obj in graph.objects:
         ready = obj.ready_condition
-        if ready is None or ready.status != "False" or ready.reason != "DependencyNotReady":
+        if obj.ref.kind not in WORKLOAD_KINDS or ready is None or ready.status != "False" \
+                or ready.reason != "DependencyNotReady":
             continue
         not_found = [ns_name for ns_name, problem in dependency_problems(ready.message)
                      if problem == "not found"]

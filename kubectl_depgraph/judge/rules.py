@@ -46,16 +46,24 @@ RULES = {r.id: r for r in (
          "let the controller watch that namespace, or move the dependency where it can see it"),
     Rule("DG012", "unverified-dependency", INFO,
          "rerun with read access to Flux objects in that namespace"),
-    Rule("DG013", "missing-resourceset-dependency", ERROR,
-         "correct the kind, name or namespace of the ResourceSet's dependsOn entry, or remove it"),
+    Rule("DG013", "missing-typed-dependency", ERROR,
+         "correct the kind, name or namespace of the dependsOn entry, or remove it"),
     Rule("DG014", "unreached-file", INFO,
          "list the file in a cluster's kustomization.yaml, or delete it"),
     Rule("DG015", "wait-ignores-health-checks", WARNING,
          "drop spec.wait (to keep the listed health checks) or drop spec.healthChecks"),
     Rule("DG016", "wait-on-suspended-release", WARNING,
          "resume the HelmRelease, or set spec.wait: false while it is suspended"),
+    Rule("DG017", "wrapper-kustomization", INFO,
+         "with Flux 2.10+, depend on the HelmRelease directly (a cross-kind dependsOn entry)"),
+    Rule("DG018", "cross-kind-dependency", WARNING,
+         "make sure every cluster that applies it runs Flux 2.10+"),
+    Rule("DG019", "unchecked-dependency", INFO,
+         "check on the cluster that the object exists"),
 )}
-_BY_NAME = {r.name: r for r in RULES.values()}
+# Names a rule had before (--ignore keeps accepting them).
+_OLD_NAMES = {"missing-resourceset-dependency": "DG013"}
+_BY_NAME = {r.name: r for r in RULES.values()} | {n: RULES[i] for n, i in _OLD_NAMES.items()}
 
 
 @dataclass(frozen=True)
