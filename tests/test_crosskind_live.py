@@ -153,7 +153,7 @@ def test_crd_kind_not_served(live):
     check = invoke(["check"], env=env)
     assert (check.code, check.stderr) == (1, warning)
     assert check.stdout.splitlines()[1].startswith(
-        "rset/flux-system/apps: DG013 missing-resourceset-dependency: ResourceSet flux-system/apps depends "
+        "rset/flux-system/apps: DG013 missing-typed-dependency: ResourceSet flux-system/apps depends "
         f"on CustomResourceDefinition {CRD_NAME}, which does not exist")
 
 
