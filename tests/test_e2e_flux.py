@@ -182,6 +182,11 @@ def ks_id(ns: str, name: str) -> str:
     return f"Kustomization/{ns}/{name}"
 
 
+def dep_ids(node: dict) -> list:
+    """The ids a graph node's dependsOn entries name (schema v2: entries are objects)."""
+    return [entry["id"] for entry in node["dependsOn"]]
+
+
 def git_id(ns: str, name: str) -> str:
     return f"GitRepository/{ns}/{name}"
 
@@ -219,10 +224,10 @@ def test_healthy_fan_in_fan_out_across_namespaces(e2e):
     assert {k: v["status"] for k, v in ours.items()} == {
         ks_id(a, "base"): "ready", ks_id(b, "left"): "ready", ks_id(a, "right"): "ready",
         ks_id(a, "top"): "ready"} | ({git_id(a, "repo"): "ready"} if git_id(a, "repo") in ours else {})
-    assert ours[ks_id(a, "base")]["dependsOn"] == []
-    assert ours[ks_id(b, "left")]["dependsOn"] == [ks_id(a, "base")]
-    assert ours[ks_id(a, "right")]["dependsOn"] == [ks_id(a, "base")]
-    assert sorted(ours[ks_id(a, "top")]["dependsOn"]) == sorted([ks_id(b, "left"), ks_id(a, "right")])
+    assert dep_ids(ours[ks_id(a, "base")]) == []
+    assert dep_ids(ours[ks_id(b, "left")]) == [ks_id(a, "base")]
+    assert dep_ids(ours[ks_id(a, "right")]) == [ks_id(a, "base")]
+    assert sorted(dep_ids(ours[ks_id(a, "top")])) == sorted([ks_id(b, "left"), ks_id(a, "right")])
     for k in (ks_id(a, "base"), ks_id(a, "top")):
         assert ours[k]["reason"] == "ReconciliationSucceeded"
         assert ours[k]["revision"] == f"main@sha1:{repo.sha}"
@@ -301,7 +306,7 @@ def test_health_check_failure_tree(health, tmp_path):
     assert nodes[ks_id(a, "infra")]["reason"] == "HealthCheckFailed"
     assert nodes[ks_id(a, "apps")]["status"] == "waiting"
     assert nodes[ks_id(a, "apps")]["reason"] == "DependencyNotReady"
-    assert nodes[ks_id(a, "apps")]["dependsOn"] == [ks_id(a, "infra")]
+    assert dep_ids(nodes[ks_id(a, "apps")]) == [ks_id(a, "infra")]
     assert nodes[ks_id(a, "other")]["status"] == "ready"
     text = h.read_only("tree", "-n", a)
     assert text.code == 0
@@ -418,7 +423,7 @@ def test_broken_sources_tree(broken_sources, tmp_path):
     e, a = broken_sources.with_cache(tmp_path), broken_sources.a
     nodes = e.tree_json("-n", a, "--sources")
     assert nodes[ks_id(a, "from-no-repo")]["source"] == git_id(a, "no-repo")
-    assert nodes[ks_id(a, "behind")]["dependsOn"] == [ks_id(a, "from-no-branch")]
+    assert dep_ids(nodes[ks_id(a, "behind")]) == [ks_id(a, "from-no-branch")]
     assert nodes[ks_id(a, "from-no-repo")]["ready"] is False
 
 
@@ -496,11 +501,11 @@ def test_mistakes_tree(mistakes, tmp_path):
     e, a = mistakes.with_cache(tmp_path), mistakes.a
     nodes = e.tree_json("-n", a)
     assert nodes[ks_id(a, "orphan")]["status"] == "waiting"
-    assert nodes[ks_id(a, "orphan")]["dependsOn"] == [ks_id(a, "ghost")]
+    assert dep_ids(nodes[ks_id(a, "orphan")]) == [ks_id(a, "ghost")]
     assert nodes[ks_id(a, "paused")]["status"] == "suspended"
-    assert nodes[ks_id(a, "behind-paused")]["dependsOn"] == [ks_id(a, "paused")]
-    assert nodes[ks_id(a, "c1")]["dependsOn"] == [ks_id(a, "c2")]
-    assert nodes[ks_id(a, "c2")]["dependsOn"] == [ks_id(a, "c1")]
+    assert dep_ids(nodes[ks_id(a, "behind-paused")]) == [ks_id(a, "paused")]
+    assert dep_ids(nodes[ks_id(a, "c1")]) == [ks_id(a, "c2")]
+    assert dep_ids(nodes[ks_id(a, "c2")]) == [ks_id(a, "c1")]
     text = e.read_only("tree", "-n", a)
     assert f"cycle: ks/{a}/c1 → ks/{a}/c2 → ks/{a}/c1" in text.stdout, text.stdout
 

@@ -74,7 +74,7 @@ def test_pre_commit_hook_checks_the_whole_repository(tmp_path):
     proc = subprocess.run(argv, cwd=repo, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"kubectl depgraph check\.+Passed", proc.stdout)
-    assert "0 errors, 2 warnings, 0 info in path . (6 objects checked)" in proc.stdout
+    assert "0 errors, 2 warnings, 2 info in path . (6 objects checked)" in proc.stdout
     # an error fails the commit, with the finding shown
     apps = repo / "clusters" / "production" / "apps.yaml"
     apps.write_text(apps.read_text().replace("name: infra-configs", "name: infra-config"))
@@ -122,15 +122,17 @@ def test_github_action_installs_the_plugin_and_annotates_findings(tmp_path, kube
     proc = run_action(action_path, repo, runner_temp, {}, kubectl_dir)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
-    assert len(lines) == 2 and all(line.startswith("::warning file=clusters/") for line in lines)
+    assert len(lines) == 4 and all(line.startswith("::warning file=clusters/") for line in lines[:2])
     assert "title=DG006 dependency-without-readiness::" in lines[0]
+    assert all(line.startswith("::notice file=clusters/") and "title=DG017 wrapper-kustomization::" in line
+               for line in lines[2:])
     assert (runner_temp / "kubectl-depgraph" / "bin" / "kubectl-depgraph").is_file()
 
     # the same installation, other inputs
     failing = run_action(action_path, repo, runner_temp, {"fail-on": "warning"}, kubectl_dir, 1)
     assert failing.returncode == 1 and failing.stdout == proc.stdout
     quiet = run_action(action_path, repo, runner_temp,
-                       {"fail-on": "warning", "args": "--ignore DG006  --max-depth 6"}, kubectl_dir, 1)
+                       {"fail-on": "warning", "args": "--ignore DG006  --ignore DG017 --max-depth 6"}, kubectl_dir, 1)
     assert (quiet.returncode, quiet.stdout) == (0, "")
     missing = run_action(action_path, repo, runner_temp, {"path": "no/such/folder"}, kubectl_dir, 1)
     assert missing.returncode == 5 and missing.stderr.startswith("error: ")
