@@ -585,3 +585,40 @@ def test_new_commit_rolled_out_in_order(e2e):
         assert cm["data"] == {"version": "2"}
     nodes = e2e.tree_json("-n", a)
     assert {nodes[ks_id(a, n)]["revision"] for n in "xyz"} == {f"main@sha1:{new_sha}"}
+
+
+def test_cross_kind_entry_on_a_flux_2_9_cluster(e2e):
+    """kustomize-controller 1.9.6 (Flux 2.9) predates cross-kind dependsOn. Applied from Git,
+    a typed entry is not pruned: server-side apply rejects the whole manifest (the CRD does not
+    declare the fields), so the Kustomization applying it fails and applies nothing of that
+    revision. check --path says so before merge (DG018); tree and why show the failure."""
+    import yaml
+    a = e2e.ns("a")
+    child = kustomization("needs-db", a, "./app", (a, "repo"), wait=False)
+    child["spec"]["dependsOn"] = [{"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                                   "name": "db", "ready": False}]
+    files = {"app/cm.yaml": configmap("app", a), "flux/needs-db.yaml": yaml.safe_dump(child),
+             "flux/cm.yaml": configmap("applied-with-it", a)}
+    repo = e2e.repo(files)
+    e2e.apply(gitrepository("repo", a, repo.url), kustomization("parent", a, "./flux", (a, "repo"), wait=False))
+    parent = e2e.wait_reason(a, "parent", "ReconciliationFailed")
+    message = flux.ready_reason(parent)[2]
+    assert f"Kustomization/{a}/needs-db dry-run failed" in message and \
+        "field not declared in schema" in message, message
+    assert e2e.stack.kubectl_admin("get", "kustomization", "needs-db", "-n", a, check=False).returncode != 0
+    assert e2e.stack.kubectl_admin("get", "configmap", "applied-with-it", "-n", a, check=False).returncode != 0
+
+    nodes = e2e.tree_json("-n", a)
+    assert (nodes[ks_id(a, "parent")]["status"], nodes[ks_id(a, "parent")]["reason"]) == \
+        ("failed", "ReconciliationFailed")
+    assert ks_id(a, "needs-db") not in nodes
+
+    checkout = e2e.tmp_path / "checkout"
+    for name, text in files.items():
+        (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / name).write_text(text)
+    out = run_subprocess(["check", "--path", checkout / "flux", "-o", "json"])
+    report = json.loads(out.stdout)
+    # the HelmRelease it names is in no file (DG013), and older Flux rejects the entry (DG018)
+    assert [(f["id"], f["severity"]) for f in report["findings"]] == [("DG013", "error"), ("DG018", "warning")]
+    assert "older Flux rejects the manifest" in report["findings"][1]["message"]

@@ -1,6 +1,6 @@
 """The checks of cross-kind dependencies (Flux 2.10: a Kustomization or HelmRelease
 dependsOn entry with apiVersion/kind/ready names any kind; fluxcd/pkg#1229): entries older
-controllers misread (DG018), wrapper Kustomizations such entries make unneeded (DG017),
+controllers reject (DG018), wrapper Kustomizations such entries make unneeded (DG017),
 and targets the input could not show (DG019)."""
 
 from kubectl_depgraph.judge.check_words import _finding, _label, _listing
@@ -66,28 +66,25 @@ def bridging_wrappers(graph, on_cycle=frozenset()):
 def cross_kind_fields(graph):
     """DG018: Kustomization/HelmRelease dependsOn entries with the fields Flux 2.10 added
     (kind, apiVersion, ready), read from manifests (an object read with status comes from
-    an API server that kept the fields, so it serves them). Older CRD schemas prune the
-    fields: the entry then names an object of its holder's kind, checked for readiness."""
+    an API server that kept the fields, so it serves them). Older CRD schemas do not declare
+    them: server-side apply rejects the whole object (seen with kustomize-controller 1.9.6:
+    `dry-run failed: … .spec.dependsOn[0].ready: field not declared in schema`), so the
+    Kustomization applying it fails and applies nothing of that revision."""
     for obj in graph.objects:
         if obj.ref.kind not in WORKLOAD_KINDS or obj.has_status:
             continue
         for dep in obj.depends_on:
-            other_kind = dep.ref.kind != obj.ref.kind
-            if not other_kind and dep.ready:
-                continue                 # apiVersion of its own kind: pruned, same meaning
-            same = ObjectRef(obj.ref.kind, dep.ref.namespace or obj.ref.namespace, dep.ref.name)
-            if other_kind:
-                exists = graph.obj(same) is not None
-                what = (f"names {_label(dep.ref)} with kind/apiVersion (cross-kind dependsOn): needs "
-                        f"Flux 2.10+; older controllers drop those fields and wait for "
-                        f"{'' if exists else 'a '}{_label(same)}" +
-                        (" instead, which exists: the dependency silently changes" if exists else
-                         ", which does not exist: it never becomes ready"))
-            else:
-                what = (f"sets ready: false on its entry for {_label(dep.ref)} (existence only): "
-                        "needs Flux 2.10+; older controllers drop the field and wait for it to be ready")
+            if dep.ref.kind == obj.ref.kind and dep.ready:
+                continue                 # apiVersion of its own kind only: the same entry as ever
+            field = "kind/apiVersion (cross-kind dependsOn)" if dep.ref.kind != obj.ref.kind else \
+                "ready: false (existence only)"
+            applier = f"the Kustomization that applies it ({obj.origin.via})" \
+                if obj.origin is not None and obj.origin.via else "the Kustomization that applies it"
             yield _finding(
-                "DG018", [obj.ref, dep.ref], obj.origin, f"{_label(obj.ref)} {what}",
+                "DG018", [obj.ref, dep.ref], obj.origin,
+                f"{_label(obj.ref)} names {_label(dep.ref)} with {field}, which needs Flux 2.10+: "
+                f"older Flux rejects the manifest (server-side apply: field not declared in schema), "
+                f"so {applier} fails and applies nothing of that revision",
                 f"make sure every cluster that applies {_label(obj.ref)} runs Flux 2.10+ "
                 "(flux check), or --ignore DG018 once they all do")
 
