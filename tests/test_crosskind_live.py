@@ -61,14 +61,15 @@ def test_resourceset_waiting_on_a_crd(live, kubectl_calls):
     assert crd_line.startswith(f"↻ {CRD_REF} progressing")
     assert lines[lines.index(crd_line) + 1].startswith("└── ◎ rset/flux-system/apps waiting  DependencyNotReady")
     assert "✔ ks/flux-system/infra ready  main@sha1:aaaaaaaa" in lines
-    # the read: Flux's kinds, ResourceSets, Terraforms, then one get for the kinds named
+    # the read: Flux's kinds and the API group list, the ResourceSets and Terraforms it
+    # lists, then one get for the kinds the entries name
     gets = [c for c in kubectl_calls if c[:1] == ["get"]]
     assert gets[-1] == ["get", f"CustomResourceDefinition.v1.{APIEXT_GROUP}", "-A", "-o", "json"]
     assert sorted(c[2] for c in gets if c[1] == "--raw") == [
-        "/apis/fluxcd.controlplane.io/v1/resourcesets", "/apis/helm.toolkit.fluxcd.io/v2/helmreleases",
+        "/apis", "/apis/fluxcd.controlplane.io/v1/resourcesets", "/apis/helm.toolkit.fluxcd.io/v2/helmreleases",
         "/apis/infra.contrib.fluxcd.io/v1alpha2/terraforms",
         "/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations"]
-    assert len(gets) == 6
+    assert len(gets) == 7
     assert len(lists(server, f"/apis/{APIEXT_GROUP}/v1/customresourcedefinitions")) == 1
     assert not [r for r in server.requests if r.path.startswith("/apis/apps/")]
 
@@ -105,18 +106,21 @@ def test_no_extra_get_when_no_dependency_names_another_kind(live, kubectl_calls)
     server, env = live([source("GitRepository", FS), kustomization("infra"),
                         kustomization("apps", depends_on=["infra"]), crd(CRD_NAME)], groups=CROSS_KIND_GROUPS)
     assert invoke(["tree"], env=env).code == 0
-    assert len([c for c in kubectl_calls if c[:1] == ["get"]]) == 5
+    # ks, hr, the sources and the group list at once; then the ResourceSets and Terraforms it lists
+    assert len([c for c in kubectl_calls if c[:1] == ["get"]]) == 6
     assert not lists(server, f"/apis/{APIEXT_GROUP}/v1/customresourcedefinitions")
 
 
 def test_a_cluster_without_flux_operator_or_tofu(live, kubectl_calls):
-    """The default cluster: the two optional reads answer 404, silently; no retry."""
+    """The default cluster: the API group list names neither flux-operator's nor tofu's group:
+    no read of their kinds at all, no retry."""
     server, env = live([source("GitRepository", FS), kustomization("infra")], groups=DEFAULT_GROUPS)
     out = invoke(["tree"], env=env)
     assert (out.code, out.stderr) == (0, "")
     assert out.stdout.splitlines()[0] == "✔ ks/flux-system/infra ready  main@sha1:aaaaaaaa"
-    assert len([c for c in kubectl_calls if c[:1] == ["get"]]) == 5
-    assert [r.status for r in server.requests if r.path == "/apis/fluxcd.controlplane.io/v1/resourcesets"] == [404]
+    assert len([c for c in kubectl_calls if c[:1] == ["get"]]) == 4
+    assert not [r for r in server.requests if r.path.startswith(("/apis/fluxcd.controlplane.io",
+                                                                 "/apis/infra.contrib.fluxcd.io"))]
 
 
 def test_full_read_takes_resourcesets_and_skips_what_is_not_served(live, kubectl_calls):
@@ -366,4 +370,4 @@ def test_resourcesets_forbidden_are_left_out_with_a_warning(live, kubectl_calls)
     assert (out.code, out.stderr) == (
         0, "warning: listing resourcesets.fluxcd.controlplane.io is forbidden: ResourceSet objects are left out\n")
     assert out.stdout.splitlines() == ["✔ ks/flux-system/infra ready  main@sha1:aaaaaaaa"]
-    assert len([c for c in kubectl_calls if c[:1] == ["get"]]) == 5
+    assert len([c for c in kubectl_calls if c[:1] == ["get"]]) == 6

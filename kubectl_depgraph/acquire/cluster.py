@@ -13,6 +13,7 @@ from typing import Optional
 
 from kubectl_depgraph import runner
 from kubectl_depgraph.errors import ClusterError, CommandFailed, CommandNotFound, CommandTimeout
+from kubectl_depgraph.acquire.crosskind import served_optional
 from kubectl_depgraph.kinds import OPTIONAL_VERSIONS
 from kubectl_depgraph.model import (GROUPS, HELMRELEASE, KUSTOMIZATION, PLURALS, RECONCILE_ANNOTATION,
                                     SOURCE_KINDS, resource_name)
@@ -173,32 +174,37 @@ class Kubectl:
         return self._read_per_namespace(denied, items, fetched)
 
     def _fast_read(self):
-        """The common case in kubectl processes run at once: Kustomizations and HelmReleases
-        through `get --raw` at their stable versions (the server's own JSON: for thousands
-        of objects 7x faster than kubectl decoding and re-printing them), the sources through
-        one `kubectl get`, ResourceSets and Terraforms through `get --raw` each (404: not
-        served; they cannot join the sources' `get`: kubectl maps every type first and fails
-        the whole call, printing nothing, when one is not served). None when that is not the
-        whole story (an old Flux, Flux partly installed, RBAC, a broken answer): the full read
-        then explains it as usual. A timeout is final: reading again would only wait again."""
-        jobs = [(self._attempt, "get", "--raw", f"/apis/{version}/{PLURALS[kind]}")
-                for kind, version in FAST_VERSIONS]
-        jobs.append((self._attempt, "get", ",".join(resource_name(k) for k in SOURCE_KINDS), "-A", "-o", "json"))
-        jobs += [(self._attempt_optional, kind, version) for kind, version in OPTIONAL_VERSIONS]
-        with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="depgraph-read") as pool:
-            results = list(pool.map(lambda job: job[0](*job[1:]), jobs))
+        """Four kubectl processes at once: Kustomizations and HelmReleases by `get --raw` at
+        their stable versions (the server's JSON: 7x faster than kubectl re-printing
+        thousands), the sources by one `kubectl get`, the API group list; then, where that
+        lists them, ResourceSets and Terraforms (`get --raw` each: in the sources' `get`, a
+        type not served fails the whole call). None when that is not the whole story (an old
+        Flux, RBAC, a broken answer): the full read explains it. A timeout is final."""
+        jobs = [("get", "--raw", f"/apis/{version}/{PLURALS[kind]}") for kind, version in FAST_VERSIONS]
+        jobs.append(("get", ",".join(resource_name(k) for k in SOURCE_KINDS), "-A", "-o", "json"))
+        jobs.append(("get", "--raw", "/apis"))
+        results = self._parallel(self._attempt, jobs)
+        groups = results.pop()
+        optional, unserved = served_optional(groups.stdout if groups is not None else None)
+        self._unserved |= unserved    # the full read does not ask for them either
         if any(r is None for r in results):
             return None
+        results += self._parallel(self._attempt_optional, optional)
         items = []
         for res in results:
             try:
-                doc = json.loads(res.stdout)
+                doc = json.loads(res.stdout) if res is not None else None
             except ValueError:
                 return None
             if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
                 return None
             items.extend(list_items(doc))
         return Fetched(items, list(self._refused.values()))
+
+    @staticmethod
+    def _parallel(fn, jobs):
+        with ThreadPoolExecutor(max_workers=max(len(jobs), 1), thread_name_prefix="depgraph-read") as pool:
+            return list(pool.map(lambda job: fn(*job), jobs))
 
     def _attempt(self, *args, ok_codes=(0,)):
         """run(*args), or None when it failed in a way the full read handles."""
@@ -210,9 +216,8 @@ class Kubectl:
             return None
 
     def _attempt_optional(self, kind, version):
-        """The fast read of an optional kind: its List; an empty one when the server does
-        not serve it (404) or we may not list it (a warning: RBAC often leaves flux-operator's
-        and tofu-controller's kinds out); None when the full read must explain a failure."""
+        """An optional kind's List; empty when not served (404) or not listable (a warning:
+        RBAC often leaves them out); None: the full read must explain a failure."""
         res = self._attempt("get", "--raw", f"/apis/{version}/{PLURALS[kind]}", ok_codes=(0, 1))
         if res is None or res.returncode == 0:
             return res

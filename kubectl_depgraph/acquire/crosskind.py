@@ -4,13 +4,35 @@ dependency names one. What the read cannot show is said, never guessed: a kind t
 does not serve leaves its objects missing (a warning asks for the CRD); a kind we may not
 list leaves them unknown (model.unread), never missing."""
 
+import json
 import re
 
+from kubectl_depgraph.kinds import OPTIONAL_VERSIONS
 from kubectl_depgraph.model import named_externals, parse_external, unread, with_cluster_scoped
 
 # kubectl's refusal names the type as typed, up to its first dot (`Widget` for Widget.v1.example.com).
 _NO_TYPE = re.compile(r'(?:doesn\'t have a resource type|no matches for kind) "([^"./]+)')
 _FORBIDDEN = re.compile(r'cannot list resource "([^"]+)" in API group "([^"]*)"')
+
+
+def served_optional(group_list):
+    """([(kind, apiVersion)] of the optional kinds (ResourceSet, Terraform) whose group the
+    server's API group list (`get --raw /apis`) names, at the version we read, else the
+    group's preferred one; {the kinds not served}). No list: ask for each (a 404 says it)."""
+    try:
+        groups = {g["name"]: g for g in json.loads(group_list).get("groups", [])}
+    except (ValueError, AttributeError, KeyError, TypeError):
+        return list(OPTIONAL_VERSIONS), set()
+    found, unserved = [], set()
+    for kind, version in OPTIONAL_VERSIONS:
+        group = groups.get(version.split("/")[0])
+        if group is None:
+            unserved.add(kind)
+            continue
+        served = [v.get("groupVersion") for v in group.get("versions") or ()]
+        preferred = (group.get("preferredVersion") or {}).get("groupVersion")
+        found.append((kind, version if version in served or not preferred else preferred))
+    return found, unserved
 
 
 def resource_arg(kind, api_version):
