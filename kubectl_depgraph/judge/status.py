@@ -234,6 +234,9 @@ def ready_verdict(obj):
     return Verdict(State.FAILED, ready.reason, ready.message, since)
 
 
+EXISTS = "exists"    # the detail of an entry that asks for existence only (ready: false)
+
+
 class Gate(_Words):
     """How an edge stands under the controllers' dependency checks: OK passes; every other
     value blocks the dependent (its label in `why`)."""
@@ -269,7 +272,7 @@ def dependency_verdict(dependent, dependency, source=None, ready_expr=None, read
     if dependency is None:
         return GateVerdict(Gate.MISSING, "does not exist")
     if not ready:
-        return GateVerdict(Gate.OK, "exists (existence only: the entry does not ask for readiness)")
+        return GateVerdict(Gate.OK, f"{EXISTS} (ready: false: the entry asks for existence only)")
     if dependency.ref.external:
         return _external_verdict(dependent, dependency, ready_expr)
     ready = ready_for_dependents(dependency)

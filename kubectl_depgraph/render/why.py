@@ -3,7 +3,7 @@ by depth) and the versioned data document (-o json/yaml, README "why" schema). P
 every function returns a string or a dict, deterministic for a given `now`."""
 
 from kubectl_depgraph.judge.explanation import Cause, Via
-from kubectl_depgraph.judge.status import Gate, State
+from kubectl_depgraph.judge.status import EXISTS, Gate, State
 from kubectl_depgraph.model import cycle_path
 from kubectl_depgraph.render.data import SCHEMA
 from kubectl_depgraph.render.style import Style, age, listing, one_line, short_revision
@@ -40,7 +40,8 @@ def _link_text(link, style):
     state = State.READY if ok else link.target_state or State.FAILED
     text = f"{_glyph(style, state)} {link.target.short}  "
     text += link.label.value if ok else style.paint(link.label.value, state)
-    detail = link.detail if not ok or link.via is Via.SOURCE else ""
+    # An OK dependency says only "ready", unless the entry asks for existence alone.
+    detail = link.detail if not ok or link.via is Via.SOURCE or link.detail.startswith(EXISTS) else ""
     if link.via is Via.SOURCE and ok:
         detail = short_revision(detail)
     if detail and detail != link.label:
