@@ -94,3 +94,26 @@ def test_impact_needs_a_base_and_a_real_ref(repo):
     out = invoke(["impact", "--path", repo, "--base", "no-such-ref"])
     assert out.code == 5
     assert out.stderr.startswith(f"error: git rev-parse --verify failed in {repo}: ")
+
+
+def test_a_crd_the_change_stops_defining_is_removed_with_its_dependents(tmp_path):
+    """tests/data/crosskind: ks/flux-system/apps depends (cross-kind) on a CRD the repository
+    defines; the change deletes that file. Not dangling (a HelmRelease or another controller
+    may create the CRD), but removed, and what waits on it is named."""
+    path = tmp_path / "repo"
+    shutil.copytree(ROOT / "tests" / "data" / "crosskind", path)
+    _git(path, "init", "-q")
+    _git(path, "add", "-A")
+    _git(path, "commit", "-qm", "base")
+    (path / "infra/crds/widgets.yaml").unlink()
+    _git(path, "commit", "-qam", "drop the widgets CRD")
+    out = invoke(["impact", "--path", path, "--base", "HEAD~1", "--no-color"])
+    assert (out.code, out.stderr) == (0, "")
+    head, *rest = out.stdout.splitlines()
+    assert head.endswith("): 1 removed; 3 objects affected"), head
+    assert rest == [
+        "",
+        f"- CustomResourceDefinition/widgets.example.com  removed  (was {path}/infra/crds/widgets.yaml:1)",
+        "    dependents: ks/flux-system/apps",
+        "    affected:   2 objects: ks/flux-system/apps, rset/flux-system/previews",
+    ]

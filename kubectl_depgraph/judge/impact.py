@@ -54,8 +54,10 @@ def _comparable(obj):
 
 def compare(base, head):
     """The Impact of going from graph `base` to graph `head` (DepGraphs)."""
-    old = {o.ref: o for o in [*base.objects, *base.sources.values()]}
-    new = {o.ref: o for o in [*head.objects, *head.sources.values()]}
+    # An object of another kind that the input cannot show (model.unread) is not there:
+    # a CRD the change stops defining is removed, with what depends on it.
+    old = {o.ref: o for o in [*base.objects, *base.sources.values()] if not o.facts.get("unread")}
+    new = {o.ref: o for o in [*head.objects, *head.sources.values()] if not o.facts.get("unread")}
     impact = Impact()
     for ref in sorted(set(old) | set(new)):
         if ref not in old:
