@@ -24,6 +24,16 @@ SHARED_EXAMPLES = Path(os.environ.get("DEPGRAPH_EXAMPLES") or TESTS_DIR.parents[
 SHARED_ABSENT = f"{SHARED_EXAMPLES} is absent (../shared sits beside the checkout in CI)"
 
 
+def shared_example(name):
+    """../shared/examples/NAME; absent: skip, saying why (a fresh clone), or fail in CI."""
+    path = SHARED_EXAMPLES / name
+    if not path.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing: shared/ must sit beside the checkout in CI")
+        pytest.skip(SHARED_ABSENT)
+    return path
+
+
 def shared_expected():
     """The expected-graph files of ../shared/examples. Absent: [] on a fresh clone (the
     tests that need them skip, saying why), an error in CI, which always has them."""

@@ -162,21 +162,21 @@ def test_ascii_glyphs_when_stdout_is_not_utf8():
 
 
 def test_whole_multi_cluster_repo_shows_one_forest_per_cluster():
-    from tests.conftest import SHARED_EXAMPLES
-    out = invoke(["tree", "--path", SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example"])
+    from tests.conftest import shared_example
+    out = invoke(["tree", "--path", shared_example("fluxcd__flux2-kustomize-helm-example")])
     assert out.code == 0 and out.stderr == ""
     forests = out.stdout.split("\n\n")
     assert [f.splitlines()[0] for f in forests] == ["clusters/production: 6 objects",
                                                    "clusters/staging: 6 objects"]
     assert "└── · ks/flux-system/infra-configs  clusters/staging/infrastructure.yaml:18" in forests[1]
-    one = invoke(["tree", "--path", SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example",
+    one = invoke(["tree", "--path", shared_example("fluxcd__flux2-kustomize-helm-example"),
                   "--cluster", "staging"])
     assert one.stdout == forests[1].split("\n", 1)[1]
 
 
 def test_other_formats_merge_the_clusters_and_say_so():
-    from tests.conftest import SHARED_EXAMPLES
-    out = invoke(["tree", "--path", SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example", "-o", "json"])
+    from tests.conftest import shared_example
+    out = invoke(["tree", "--path", shared_example("fluxcd__flux2-kustomize-helm-example"), "-o", "json"])
     assert out.code == 0 and len(json.loads(out.stdout)["nodes"]) == 6     # 9 with the sources
     assert out.stderr == ("warning: 9 objects are defined in more than one cluster folder (clusters/production, "
                           "clusters/staging); each is shown once: pick one cluster with --cluster NAME for "
@@ -184,8 +184,8 @@ def test_other_formats_merge_the_clusters_and_say_so():
 
 
 def test_cluster_must_name_a_cluster_folder():
-    from tests.conftest import SHARED_EXAMPLES
-    out = invoke(["tree", "--path", SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example",
+    from tests.conftest import shared_example
+    out = invoke(["tree", "--path", shared_example("fluxcd__flux2-kustomize-helm-example"),
                   "--cluster", "prod"])
     assert out.code == 2
     assert "--cluster prod: no cluster folder of that name" in out.stderr
@@ -204,8 +204,8 @@ def test_path_at_one_cluster_folder_reads_what_it_applies_from_the_whole_reposit
 def test_path_at_one_cluster_folder_follows_an_external_artifact():
     """apps' spec.path ./staging is inside ExternalArtifact apps, which the ArtifactGenerator
     of the same folder copies from apps/staging: podinfo is reached."""
-    from tests.conftest import SHARED_EXAMPLES
-    repo = SHARED_EXAMPLES / "fluxcd__flux2-kustomize-helm-example"
+    from tests.conftest import shared_example
+    repo = shared_example("fluxcd__flux2-kustomize-helm-example")
     out = invoke(["tree", "--path", repo / "clusters" / "staging", "-o", "json"])
     assert out.code == 0 and out.stderr == ""
     assert [n["id"] for n in json.loads(out.stdout)["nodes"]] == [

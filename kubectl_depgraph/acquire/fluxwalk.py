@@ -53,8 +53,10 @@ def kustomize_error(exc, root=None):
     warning printed before it), its file names relative to `root` as in every other message
     (kustomize writes them absolute or relative to the working directory)."""
     text = getattr(exc, "stderr", "") or exc.message
-    if root:   # '/abs/root/x.yaml' and '../../abs/root/x.yaml' alike
-        text = re.sub(r"(?:(?:\.\./)+|/)?" + re.escape(os.path.abspath(root).lstrip("/") + "/"), "", text)
+    if root:   # '/abs/root/x.yaml', '../../abs/root/x.yaml' and '../root/x.yaml' (a shared prefix) alike
+        parts = os.path.abspath(root).strip("/").split("/")
+        tails = "|".join(re.escape("/".join(parts[i:])) for i in range(len(parts)))
+        text = re.sub(rf"(?:(?:\.\./)+(?:{tails})|/{re.escape('/'.join(parts))})/", "", text)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     for line in lines:
         m = re.search(r'err="(.*)"\s*$', line)
