@@ -49,6 +49,16 @@ def test_names_from_a_snapshot_typed_on_the_line():
     assert candidates("tree", "-f", str(EXAMPLE), "-n", "")[0] == ["apps", "flux-system"]
 
 
+def test_resourcesets_are_offered_where_they_can_be_named():
+    """why/tree/check read ResourceSets (and Terraforms); reconcile, suspend, resume and
+    delete act on Kustomizations and HelmReleases only, so only those are offered there."""
+    crosskind = str(ROOT / "examples" / "crosskind.yaml")
+    assert candidates("why", "-f", crosskind, "")[0] == ["cert-manager", "apps", "issuers", "previews"]
+    assert candidates("tree", "-f", crosskind, "rset/")[0] == ["rset/previews"]
+    for command in ("reconcile", "suspend", "resume", "delete"):
+        assert candidates(command, "-f", crosskind, "")[0] == ["cert-manager", "apps", "issuers"], command
+
+
 def test_each_name_is_spelt_so_that_it_names_one_object(tmp_path):
     snap = tmp_path / "snap.yaml"
     snap.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [

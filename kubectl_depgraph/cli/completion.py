@@ -30,6 +30,7 @@ COMPLETE_VAR = "_KUBECTL_DEPGRAPH_COMPLETE"
 # cobra's ShellCompDirective bits
 DEFAULT, NO_FILE_COMP, FILTER_DIRS = 0, 4, 16
 NAME_ARGS = ("names", "name")
+ACTING = ("reconcile", "suspend", "resume", "delete")   # they take Kustomizations and HelmReleases only
 FILE_PARAMS = ("files", "kubeconfig", "kubectl_bin")
 REQUEST_TIMEOUT = "5s"   # kubectl's --request-timeout (a hung server), as kubectl's own completion
 LOOKUP_TIMEOUT = 10.0    # seconds for each kubectl a completion runs (a slow, busy machine)
@@ -44,7 +45,7 @@ class _Flux(ShellComplete):
         param, incomplete = _resolve_incomplete(ctx, args, incomplete)
         name = getattr(param, "name", None)
         if isinstance(param, click.Argument) and name in NAME_ARGS:
-            return object_names(ctx.params, incomplete)
+            return object_names(ctx.params, incomplete, acting=ctx.command.name in ACTING)
         if isinstance(param, click.Option):
             if name == "namespace":
                 return namespaces(ctx.params, incomplete)
@@ -153,11 +154,12 @@ def _kubectl(params, context=True):
     return Kubectl(opts, run=_bounded_run)
 
 
-def _workloads(params):
-    """The refs of the Kustomizations and HelmReleases of the input typed so far (the cluster
-    by default); [] on any error."""
+def _workloads(params, acting=True):
+    """The refs of the Kustomizations and HelmReleases (and unless `acting`, ResourceSets and
+    Terraforms) of the input typed so far (the cluster by default); [] on any error."""
     from kubectl_depgraph.acquire import Inputs, load
-    from kubectl_depgraph.model import WORKLOAD_KINDS
+    from kubectl_depgraph.model import OWN_GROUPS, WORKLOAD_KINDS
+    kinds = WORKLOAD_KINDS if acting else (*WORKLOAD_KINDS, *OWN_GROUPS)
     files = tuple(params.get("files") or ())
     if "-" in files:   # stdin is the terminal's during a completion
         return []
@@ -165,16 +167,16 @@ def _workloads(params):
         inventory = load(Inputs(files, params.get("path")), _kubectl(params))
     except Exception:  # noqa: BLE001 - silent on errors (unreachable cluster, bad input, …)
         return []
-    return [o.ref for o in inventory.objects if o.ref.kind in WORKLOAD_KINDS]
+    return [o.ref for o in inventory.objects if o.ref.kind in kinds]
 
 
-def object_names(params, incomplete):
+def object_names(params, incomplete, acting=False):
     """For each object, the shortest spelling (name, ns/name, kind/name, kind/ns/name) that
     names only it (within -n NS when given) and starts with what was typed."""
     from collections import Counter
 
     from kubectl_depgraph.model import KIND_ALIASES, SHORT
-    refs = _workloads(params)
+    refs = _workloads(params, acting)
     if params.get("namespace"):
         refs = [r for r in refs if r.namespace == params["namespace"]]
     count = Counter()
