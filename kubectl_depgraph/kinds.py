@@ -80,6 +80,12 @@ def resource_name(kind):
     return f"{PLURALS[kind]}.{GROUPS.get(kind) or OWN_GROUPS[kind]}"
 
 
+def applier(kind, namespace, name):
+    """How Origin.via names the Flux Kustomization that applies a manifest:
+    `Kustomization flux-system/apps`."""
+    return f"{kind} {namespace}/{name}"
+
+
 def is_external_kind(kind):
     return kind not in GROUPS and kind not in OWN_GROUPS
 

@@ -12,7 +12,7 @@ from kubectl_depgraph.kinds import (  # noqa: F401 (re-exported: the model's voc
     EXTERNALARTIFACT, RESOURCESET, RESOURCESET_GROUP, TERRAFORM, TERRAFORM_GROUP, OWN_GROUPS,
     CLUSTER_SCOPED, WORKLOAD_KINDS, SOURCE_KINDS, GROUPS, PLURALS, SHORT, FLUX_CLI_KIND,
     KIND_ALIASES, RECONCILE_ANNOTATION, RESET_ANNOTATION, FORCE_ANNOTATION, resource_name,
-    is_external_kind)
+    is_external_kind, applier)
 
 
 class ObjectRef(NamedTuple):

@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from typing import Optional
 
-from kubectl_depgraph.model import kind_of, named_externals, parse_external, parse_object, unread
+from kubectl_depgraph.model import applier, kind_of, named_externals, parse_external, parse_object, unread
 from kubectl_depgraph.text import counted
 
 
@@ -125,7 +125,7 @@ def _record_applies(objects, documents, applies):
     if not applies:
         return
     for obj in objects:
-        kinds = applies.get((f"{obj.ref.kind} {obj.ref.ns_name}", obj.origin.scope if obj.origin else ()))
+        kinds = applies.get((applier(*obj.ref), obj.origin.scope if obj.origin else ()))
         if kinds is not None:
             obj.facts["applies"] = tuple(sorted(kinds))
 

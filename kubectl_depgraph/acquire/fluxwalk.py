@@ -22,7 +22,7 @@ from kubectl_depgraph.acquire import postbuild
 from kubectl_depgraph.acquire.kfolder import RENDER_TIMEOUT, RENDER_WORKERS, _is_manifest, _list, _meta, _s
 from kubectl_depgraph.acquire.snapshot import Document
 from kubectl_depgraph.errors import CommandNotFound, DepgraphError
-from kubectl_depgraph.model import EXTERNALARTIFACT, GITREPOSITORY, KUSTOMIZATION, Origin, kind_of
+from kubectl_depgraph.model import EXTERNALARTIFACT, GITREPOSITORY, KUSTOMIZATION, Origin, applier, kind_of
 from kubectl_depgraph.yamlio import load_yaml_documents
 
 ARTIFACT_GENERATOR = "ArtifactGenerator"
@@ -286,7 +286,7 @@ def _key(obj):
 
 def _ref(ks):
     meta = _meta(ks)
-    return f"Kustomization {_s(meta.get('namespace')) or 'default'}/{_s(meta.get('name'))}"
+    return applier(KUSTOMIZATION, _s(meta.get("namespace")) or "default", _s(meta.get("name")))
 
 
 def _spec(obj):

@@ -15,7 +15,7 @@ from kubectl_depgraph.acquire.kfolder import (RENDER_TIMEOUT, RENDER_WORKERS, Tr
                                               _s)
 from kubectl_depgraph.acquire.snapshot import Document, Loaded
 from kubectl_depgraph.errors import CommandNotFound, DepgraphError, InputError, SelectionError
-from kubectl_depgraph.model import KUSTOMIZATION, WORKLOAD_KINDS, Origin, kind_of
+from kubectl_depgraph.model import KUSTOMIZATION, WORKLOAD_KINDS, Origin, applier, kind_of
 from kubectl_depgraph.yamlio import load_yaml_documents
 
 
@@ -187,7 +187,7 @@ def _read_all_files(tree, kubectl, loaded):
         meta = _meta(data)
         ns = flux_ns.get(rel) or kust_ns.get(rel) or _s(meta.get("namespace")) or "default"
         held = set().union(*(kinds.get(f, ()) for f in out))
-        loaded.applies[(f"{KUSTOMIZATION} {ns}/{_s(meta.get('name'))}", scopes.get(rel, ()))] = tuple(sorted(held))
+        loaded.applies[(applier(KUSTOMIZATION, ns, _s(meta.get("name"))), scopes.get(rel, ()))] = tuple(sorted(held))
     return loaded
 
 

@@ -4,7 +4,7 @@ controllers reject (DG018), wrapper Kustomizations such entries make unneeded (D
 and targets the input could not show (DG019)."""
 
 from kubectl_depgraph.judge.check_words import _finding, _label, _listing
-from kubectl_depgraph.model import GROUPS, HELMRELEASE, KUSTOMIZATION, SOURCE_KINDS, WORKLOAD_KINDS, ObjectRef
+from kubectl_depgraph.model import GROUPS, HELMRELEASE, KUSTOMIZATION, SOURCE_KINDS, WORKLOAD_KINDS, applier
 
 # What a Kustomization may apply and still only bridge to its HelmReleases (DG017).
 _BRIDGE_KINDS = frozenset({HELMRELEASE, "Namespace", *SOURCE_KINDS})
@@ -15,10 +15,6 @@ def typed(dependent, entry):
     """Does the dependsOn entry name its kind (a ResourceSet's entries, a cross-kind entry)?
     Then it names exactly that object: no guess at a wrong kind."""
     return bool(entry.api_version) or entry.ref.kind != dependent.kind
-
-
-def _via(ref):
-    return f"{ref.kind} {ref.ns_name}"
 
 
 def bridging_wrappers(graph, on_cycle=frozenset()):
@@ -37,7 +33,7 @@ def bridging_wrappers(graph, on_cycle=frozenset()):
         elif wrapper.wait and applies is not None and HELMRELEASE in applies:
             scope = wrapper.origin.scope if wrapper.origin else ()
             releases = [o.ref for o in graph.objects if o.ref.kind == HELMRELEASE and o.origin
-                        and o.origin.via == _via(wrapper.ref) and o.origin.scope == scope]
+                        and o.origin.via == applier(*wrapper.ref) and o.origin.scope == scope]
             how = "with wait: true it applies only"
         else:
             continue
